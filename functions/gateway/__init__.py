@@ -1,0 +1,1 @@
+"""An OpenAI-compatible streaming LLM gateway for AWS Lambda."""

@@ -1,0 +1,107 @@
+"""Builds a non-streaming `chat.completion` from a provider's chunks.
+
+Providers always stream; a `stream: false` request is the same stream collected here, so
+both kinds of response see the same upstream behaviour, errors and usage.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.errors import UpstreamFailed
+from gateway.providers.base import Chunk, ChunkStream
+
+_TEXT_FIELDS = ("content", "reasoning_content", "refusal")
+
+
+class CompletionBuilder:
+    """Accumulates the deltas of one choice (the gateway serves `n = 1`)."""
+
+    def __init__(self) -> None:
+        self._text: dict[str, list[str]] = {}
+        self._tool_calls: dict[int, dict[str, Any]] = {}
+        self._logprobs: list[Any] = []
+        self.finish_reason: str | None = None
+        self.usage: dict[str, Any] | None = None
+        self.extra: dict[str, Any] = {}
+
+    def add(self, chunk: Chunk) -> None:
+        choices = chunk.get("choices")
+        if not isinstance(choices, list):
+            raise UpstreamFailed("The provider sent a chunk of the wrong shape.")
+        if chunk.get("usage") is not None:
+            self.usage = chunk["usage"]
+        if chunk.get("system_fingerprint"):
+            self.extra["system_fingerprint"] = chunk["system_fingerprint"]
+        for choice in choices:
+            if not isinstance(choice, dict):
+                raise UpstreamFailed("The provider sent a chunk of the wrong shape.")
+            self._add_delta(choice.get("delta") or {})
+            if choice.get("finish_reason"):
+                self.finish_reason = choice["finish_reason"]
+            logprobs = choice.get("logprobs")
+            if isinstance(logprobs, dict) and isinstance(logprobs.get("content"), list):
+                self._logprobs.extend(logprobs["content"])
+
+    def _add_delta(self, delta: dict[str, Any]) -> None:
+        for name in _TEXT_FIELDS:
+            piece = delta.get(name)
+            if isinstance(piece, str):
+                self._text.setdefault(name, []).append(piece)
+        for fragment in delta.get("tool_calls") or ():
+            if not isinstance(fragment, dict):
+                raise UpstreamFailed("The provider sent a tool call of the wrong shape.")
+            call = self._tool_calls.setdefault(
+                fragment.get("index", len(self._tool_calls)),
+                {"id": None, "type": "function", "function": {"name": "", "arguments": ""}},
+            )
+            if fragment.get("id"):
+                call["id"] = fragment["id"]
+            if fragment.get("type"):
+                call["type"] = fragment["type"]
+            function = fragment.get("function") or {}
+            if function.get("name"):
+                call["function"]["name"] += function["name"]
+            if function.get("arguments"):
+                call["function"]["arguments"] += function["arguments"]
+
+    def message(self) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "role": "assistant",
+            "content": "".join(self._text["content"]) if "content" in self._text else None,
+        }
+        for name in ("reasoning_content", "refusal"):
+            if name in self._text:
+                message[name] = "".join(self._text[name])
+        if self._tool_calls:
+            message["tool_calls"] = [self._tool_calls[i] for i in sorted(self._tool_calls)]
+        return message
+
+    def completion(self, completion_id: str, created: int, model: str) -> dict[str, Any]:
+        return {
+            "id": completion_id,
+            "object": "chat.completion",
+            "created": created,
+            "model": model,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": self.message(),
+                    "logprobs": {"content": self._logprobs} if self._logprobs else None,
+                    "finish_reason": self.finish_reason or "stop",
+                }
+            ],
+            "usage": self.usage,
+            **self.extra,
+        }
+
+
+async def collect(chunks: ChunkStream) -> CompletionBuilder:
+    """Read a whole stream; the caller bounds the time it may take."""
+    builder = CompletionBuilder()
+    try:
+        async for chunk in chunks:
+            builder.add(chunk)
+    finally:
+        await chunks.aclose()
+    return builder

@@ -1,0 +1,48 @@
+"""The FastAPI application and its Lambda handler.
+
+`app` serves locally under uvicorn; `handler` is `Mangum(app)`, which the managed Lambda
+runtime calls (buffered), and whose `.app` the streaming runtime layer serves (streamed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from mangum import Mangum
+
+from gateway.completions import CompletionService
+from gateway.config import Settings
+from gateway.http_errors import install_error_handlers
+from gateway.providers import Providers
+from gateway.routes import router
+from gateway.tenants import KeyStore
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings.from_env()
+    providers = Providers(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await providers.aclose()
+
+    app = FastAPI(
+        title="LLM gateway",
+        summary="OpenAI-compatible streaming chat completions",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.keys = KeyStore(settings.tenants)
+    app.state.service = CompletionService(settings, providers)
+    install_error_handlers(app)
+    app.include_router(router)
+    return app
+
+
+app = create_app()
+handler = Mangum(app, lifespan="off")

@@ -1,0 +1,52 @@
+"""Per-request cache keys, computed once and passed through for a future response cache.
+
+The gateway does not cache yet (streaming bypasses any cache, as designed); these values
+are logged and returned as headers so a cache can be added without changing clients.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+# Fields that change what the model is asked, as opposed to how it samples or how the
+# answer is delivered (temperature, max_tokens, stream, user, ...).
+SEMANTIC_FIELDS = ("model", "messages", "tools", "tool_choice", "response_format")
+
+
+@dataclass(frozen=True, slots=True)
+class CacheKeys:
+    tenant_id_hash: int
+    context_hash: int
+    semantic_text: str
+
+    @property
+    def tenant_id_hex(self) -> str:
+        return f"{self.tenant_id_hash:016x}"
+
+    @property
+    def context_hex(self) -> str:
+        return f"{self.context_hash:016x}"
+
+
+def _hash64(data: bytes, key: bytes) -> int:
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8, key=key).digest(), "big")
+
+
+def canonical_json(value: Any) -> bytes:
+    """Compact JSON with sorted keys: the same for the same request in any key order."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+
+
+def compute_cache_keys(tenant_id: str, request: dict[str, Any], hash_key: bytes) -> CacheKeys:
+    """`tenant_id_hash` is keyed by the gateway's hash key (stable across processes);
+    `context_hash` covers the whole request body; `semantic_text` only what it asks."""
+    semantic = {k: request[k] for k in SEMANTIC_FIELDS if request.get(k) is not None}
+    return CacheKeys(
+        tenant_id_hash=_hash64(tenant_id.encode(), hash_key),
+        context_hash=_hash64(canonical_json(request), hash_key),
+        semantic_text=canonical_json(semantic).decode(),
+    )

@@ -1,0 +1,106 @@
+"""Serving a chat completion: route, open the provider, stream or collect, log."""
+
+from __future__ import annotations
+
+import asyncio
+from functools import partial
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from gateway.aggregate import collect
+from gateway.config import ModelRoute, Settings, TenantConfig
+from gateway.context import RequestContext
+from gateway.errors import ModelNotFound, UpstreamTimeout
+from gateway.event_stream import EventStreamResponse, StreamLimits, StreamOutcome
+from gateway.observability import log_request
+from gateway.providers import Providers
+from gateway.providers.base import UpstreamRequest
+from gateway.schema import parse_chat_request
+from gateway.sse import ChunkFramer
+
+# Fields each provider sets itself; every other field the client sent is passed on.
+_GATEWAY_FIELDS = frozenset({"model", "stream", "stream_options"})
+
+
+class CompletionService:
+    def __init__(self, settings: Settings, providers: Providers) -> None:
+        self._settings = settings
+        self._providers = providers
+
+    def models_for(self, tenant: TenantConfig) -> list[str]:
+        return [name for name in self._settings.models if tenant.may_use(name)]
+
+    def route_for(self, tenant: TenantConfig, model: str) -> ModelRoute:
+        route = self._settings.models.get(model)
+        if route is None or not tenant.may_use(model):
+            # One answer for both, so a tenant cannot probe which models exist.
+            raise ModelNotFound(
+                f"The model '{model}' does not exist or you do not have access to it.",
+                param="model",
+            )
+        return route
+
+    async def complete(self, request: Request, tenant: TenantConfig, body: object) -> Response:
+        parsed = parse_chat_request(body)
+        assert isinstance(body, dict)
+        route = self.route_for(tenant, parsed.model)
+        include_usage = bool(parsed.stream and parsed.stream_options
+                             and parsed.stream_options.include_usage)
+        context = RequestContext.create(
+            self._settings, tenant, route, body, include_usage, request.scope
+        )
+        request.state.context = context  # for the error log, should anything fail now
+        loop = asyncio.get_running_loop()
+        chunks = await self._providers.for_route(route).open(
+            UpstreamRequest(
+                route=route,
+                params={k: v for k, v in body.items() if k not in _GATEWAY_FIELDS},
+                timeout_seconds=max(
+                    0.001,
+                    min(self._settings.upstream_timeout_seconds, context.deadline - loop.time()),
+                ),
+            )
+        )
+        if parsed.stream:
+            return EventStreamResponse(
+                chunks,
+                ChunkFramer(context.request_id, context.created, route.name, include_usage),
+                StreamLimits(
+                    keepalive_seconds=self._settings.keepalive_seconds,
+                    idle_timeout_seconds=self._settings.idle_timeout_seconds,
+                    deadline=context.deadline,
+                ),
+                context.headers(),
+                on_complete=partial(_log_stream, context),
+            )
+        try:
+            async with asyncio.timeout_at(context.deadline):
+                builder = await collect(chunks)
+        except TimeoutError:
+            raise UpstreamTimeout(
+                "Gateway timeout: the response reached the gateway's time limit."
+            ) from None
+        log_request(context, status=200, stream=False, ended_at=loop.time(), usage=builder.usage)
+        completion: dict[str, Any] = builder.completion(
+            context.request_id, context.created, route.name
+        )
+        return Response(
+            orjson.dumps(completion), media_type="application/json", headers=context.headers()
+        )
+
+
+def _log_stream(context: RequestContext, outcome: StreamOutcome) -> None:
+    log_request(
+        context,
+        status=200,
+        stream=True,
+        ended_at=outcome.ended_at,
+        error=outcome.error,
+        first_chunk_at=outcome.first_chunk_at,
+        chunks=outcome.chunks,
+        usage=outcome.usage,
+        disconnected=outcome.disconnected,
+    )

@@ -1,0 +1,238 @@
+"""Gateway settings, read once from the environment at start.
+
+Invalid configuration raises `ConfigurationError` at start (fail fast), and its messages
+name the variable but never echo its value: the value may hold keys.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal
+
+from gateway.errors import ConfigurationError
+
+ProviderKind = Literal["openai-compatible", "litellm", "echo"]
+PROVIDER_KINDS: tuple[ProviderKind, ...] = ("openai-compatible", "litellm", "echo")
+
+ECHO_MODEL = "echo"
+DEFAULT_MODELS = '{"echo": {"model": "echo"}}'
+# Not a secret: it only makes tenant hashes differ from a plain hash of the tenant id.
+# Operators who want hashes that cannot be recomputed elsewhere set GATEWAY_HASH_KEY.
+DEFAULT_HASH_KEY = "lambda-llm-gateway/tenant-hash/v1"
+
+
+class Secret:
+    """A string that never shows itself in repr, str or logs."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRoute:
+    """Where a public model name is served from."""
+
+    name: str
+    model: str
+    provider: ProviderKind
+    api_base: str | None = None
+    api_key: Secret | None = None
+
+    @property
+    def upstream_model(self) -> str:
+        """The model name an OpenAI-compatible upstream expects (no `openai/` prefix)."""
+        prefix, _, rest = self.model.partition("/")
+        return rest if prefix == "openai" and rest else self.model
+
+
+@dataclass(frozen=True, slots=True)
+class TenantConfig:
+    """A tenant: its id, the SHA-256 digests of its keys, and the models it may use."""
+
+    tenant_id: str
+    key_digests: tuple[bytes, ...]
+    allowed_models: frozenset[str] | None = None
+
+    def may_use(self, model: str) -> bool:
+        return self.allowed_models is None or model in self.allowed_models
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    tenants: tuple[TenantConfig, ...] = ()
+    models: Mapping[str, ModelRoute] = field(default_factory=lambda: MappingProxyType({}))
+    keepalive_seconds: float = 15.0
+    max_body_bytes: int = 4 * 1024 * 1024
+    connect_timeout_seconds: float = 10.0
+    upstream_timeout_seconds: float = 60.0
+    idle_timeout_seconds: float = 300.0
+    max_stream_seconds: float = 900.0
+    deadline_margin_seconds: float = 2.0
+    echo_word_delay_seconds: float = 0.0
+    hash_key: bytes = field(default_factory=lambda: derive_hash_key(DEFAULT_HASH_KEY))
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        return cls(
+            tenants=parse_tenants(env.get("GATEWAY_API_KEYS", "")),
+            models=parse_models(env.get("GATEWAY_MODELS") or DEFAULT_MODELS, env),
+            keepalive_seconds=_positive(env, "GATEWAY_KEEPALIVE_SECONDS", 15.0),
+            max_body_bytes=int(_positive(env, "GATEWAY_MAX_BODY_BYTES", 4 * 1024 * 1024)),
+            connect_timeout_seconds=_positive(env, "GATEWAY_CONNECT_TIMEOUT_SECONDS", 10.0),
+            upstream_timeout_seconds=_positive(env, "GATEWAY_UPSTREAM_TIMEOUT_SECONDS", 60.0),
+            idle_timeout_seconds=_positive(env, "GATEWAY_IDLE_TIMEOUT_SECONDS", 300.0),
+            max_stream_seconds=_positive(env, "GATEWAY_MAX_STREAM_SECONDS", 900.0),
+            deadline_margin_seconds=_positive(env, "GATEWAY_DEADLINE_MARGIN_SECONDS", 2.0),
+            echo_word_delay_seconds=_number(env, "GATEWAY_ECHO_WORD_DELAY_SECONDS", 0.0, 0.0),
+            hash_key=derive_hash_key(env.get("GATEWAY_HASH_KEY") or DEFAULT_HASH_KEY),
+        )
+
+
+def derive_hash_key(configured: str) -> bytes:
+    """A 32-byte BLAKE2 key from a configured string of any length."""
+    return hashlib.sha256(configured.encode()).digest()
+
+
+def _number(env: Mapping[str, str], name: str, default: float, minimum: float) -> float:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number") from None
+    if not minimum <= value < float("inf"):
+        raise ConfigurationError(f"{name} must be at least {minimum:g}")
+    return value
+
+
+def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _number(env, name, default, 0.0)
+    if value == 0:
+        raise ConfigurationError(f"{name} must be greater than 0")
+    return value
+
+
+def _load_json_object(text: str, name: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        raise ConfigurationError(f"{name} is not valid JSON") from None
+    if not isinstance(value, dict):
+        raise ConfigurationError(f"{name} must be a JSON object")
+    return value
+
+
+def key_digest(key: str) -> bytes:
+    """The SHA-256 digest under which a key is stored and looked up."""
+    return hashlib.sha256(key.encode()).digest()
+
+
+def _parse_key(raw: object, tenant_id: str) -> bytes:
+    if not isinstance(raw, str) or not raw:
+        raise ConfigurationError(f"GATEWAY_API_KEYS: tenant {tenant_id!r} has an empty key")
+    if raw.startswith("sha256:"):
+        try:
+            digest = bytes.fromhex(raw.removeprefix("sha256:"))
+        except ValueError:
+            digest = b""
+        if len(digest) != 32:
+            raise ConfigurationError(
+                f"GATEWAY_API_KEYS: tenant {tenant_id!r} has a sha256: entry "
+                "that is not 64 hex digits"
+            )
+        return digest
+    return key_digest(raw)
+
+
+def parse_tenants(text: str) -> tuple[TenantConfig, ...]:
+    """Parse `{"tenant": ["key" | "sha256:<hex>", ...]}` or
+    `{"tenant": {"keys": [...], "models": [...]}}`. Empty text means no tenants."""
+    if not text.strip():
+        return ()
+    tenants = []
+    for tenant_id, entry in _load_json_object(text, "GATEWAY_API_KEYS").items():
+        if not tenant_id:
+            raise ConfigurationError("GATEWAY_API_KEYS: a tenant id is empty")
+        keys, models = (entry, None) if isinstance(entry, list) else _tenant_object(entry)
+        if not isinstance(keys, list) or not keys:
+            raise ConfigurationError(f"GATEWAY_API_KEYS: tenant {tenant_id!r} needs a key list")
+        if models is not None and not (
+            isinstance(models, list) and all(isinstance(m, str) for m in models)
+        ):
+            raise ConfigurationError(
+                f"GATEWAY_API_KEYS: tenant {tenant_id!r} models must be a list of names"
+            )
+        tenants.append(
+            TenantConfig(
+                tenant_id=tenant_id,
+                key_digests=tuple(_parse_key(k, tenant_id) for k in keys),
+                allowed_models=None if models is None else frozenset(models),
+            )
+        )
+    return tuple(tenants)
+
+
+def _tenant_object(entry: object) -> tuple[object, object]:
+    if not isinstance(entry, dict):
+        raise ConfigurationError("GATEWAY_API_KEYS: each tenant maps to a list or an object")
+    return entry.get("keys"), entry.get("models")
+
+
+def _default_provider(model: str) -> ProviderKind:
+    if model == ECHO_MODEL:
+        return "echo"
+    if model.startswith("openai/"):
+        return "openai-compatible"
+    return "litellm"
+
+
+def parse_models(text: str, env: Mapping[str, str]) -> Mapping[str, ModelRoute]:
+    """Parse `{"public-name": {"model": ..., "api_base"?, "api_key_env"?, "provider"?}}`.
+
+    Provider keys are read from the variables the routes name, here, once.
+    """
+    routes: dict[str, ModelRoute] = {}
+    for name, entry in _load_json_object(text, "GATEWAY_MODELS").items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("model"), str):
+            raise ConfigurationError(f"GATEWAY_MODELS: {name!r} needs a \"model\" string")
+        model: str = entry["model"]
+        provider = entry.get("provider") or _default_provider(model)
+        if provider not in PROVIDER_KINDS:
+            raise ConfigurationError(
+                f"GATEWAY_MODELS: {name!r} has provider {provider!r}; "
+                f"expected one of {', '.join(PROVIDER_KINDS)}"
+            )
+        api_key: Secret | None = None
+        key_env = entry.get("api_key_env")
+        if key_env is not None:
+            if not isinstance(key_env, str) or not env.get(key_env):
+                raise ConfigurationError(
+                    f"GATEWAY_MODELS: {name!r} names api_key_env {key_env!r}, which is not set"
+                )
+            api_key = Secret(env[key_env])
+        api_base = entry.get("api_base")
+        if api_base is not None and not isinstance(api_base, str):
+            raise ConfigurationError(f"GATEWAY_MODELS: {name!r} api_base must be a string")
+        if provider == "openai-compatible" and not api_base and not model.startswith("openai/"):
+            raise ConfigurationError(f"GATEWAY_MODELS: {name!r} needs an api_base")
+        routes[name] = ModelRoute(
+            name=name, model=model, provider=provider, api_base=api_base, api_key=api_key
+        )
+    return MappingProxyType(routes)

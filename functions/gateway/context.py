@@ -1,0 +1,68 @@
+"""What the gateway computes once per request and passes explicitly to its handlers."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.cache_keys import CacheKeys, compute_cache_keys
+from gateway.config import ModelRoute, Settings, TenantConfig
+
+
+@dataclass(frozen=True, slots=True)
+class RequestContext:
+    request_id: str
+    """Also the completion id every chunk of the stream carries."""
+    created: int
+    started: float
+    """`loop.time()` when the request arrived."""
+    deadline: float
+    """`loop.time()` by which the response must be complete."""
+    tenant: TenantConfig
+    route: ModelRoute
+    cache_keys: CacheKeys
+    include_usage: bool
+    lambda_request_id: str | None
+
+    @classmethod
+    def create(
+        cls,
+        settings: Settings,
+        tenant: TenantConfig,
+        route: ModelRoute,
+        body: dict[str, Any],
+        include_usage: bool,
+        scope: Mapping[str, Any],
+    ) -> RequestContext:
+        now = asyncio.get_running_loop().time()
+        deadline = now + settings.max_stream_seconds
+        # On Lambda (through Mangum or the streaming runtime) the function's own deadline
+        # applies too: end the stream with an error before Lambda cuts it off.
+        lambda_context = scope.get("aws.context")
+        remaining_ms = getattr(lambda_context, "get_remaining_time_in_millis", None)
+        if remaining_ms is not None:
+            lambda_deadline = now + remaining_ms() / 1000 - settings.deadline_margin_seconds
+            deadline = min(deadline, lambda_deadline)
+        return cls(
+            request_id="chatcmpl-" + secrets.token_hex(12),
+            created=int(time.time()),
+            started=now,
+            deadline=deadline,
+            tenant=tenant,
+            route=route,
+            cache_keys=compute_cache_keys(tenant.tenant_id, body, settings.hash_key),
+            include_usage=include_usage,
+            lambda_request_id=getattr(lambda_context, "aws_request_id", None),
+        )
+
+    def headers(self) -> dict[str, str]:
+        """Correlation headers: ids and hashes, nothing that identifies the tenant."""
+        return {
+            "x-request-id": self.request_id,
+            "x-gateway-tenant-hash": self.cache_keys.tenant_id_hex,
+            "x-gateway-context-hash": self.cache_keys.context_hex,
+        }

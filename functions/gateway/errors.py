@@ -1,0 +1,136 @@
+"""The gateway's one error model.
+
+Every failure the client may see is a `GatewayError`. `http.py` maps it to a status and
+OpenAI's error body before the first byte; `sse.py` turns it into an error event after.
+Messages are written for the client: they never carry keys, upstream URLs or stack traces.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class GatewayError(Exception):
+    """A failure with a client-facing message, status and OpenAI error type."""
+
+    status: ClassVar[int] = 500
+    type: ClassVar[str] = "server_error"
+    code: ClassVar[str | None] = "internal_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        if code is not None:
+            self.code = code
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        """OpenAI's error shape, as the `openai` SDK parses it."""
+        return {
+            "error": {
+                "message": self.message,
+                "type": self.type,
+                "param": self.param,
+                "code": self.code,
+            }
+        }
+
+
+class InvalidRequest(GatewayError):
+    """The request is malformed or violates the schema."""
+
+    status = 400
+    type = "invalid_request_error"
+    code = "invalid_request"
+
+
+class AuthenticationFailed(GatewayError):
+    """No API key, or one the gateway does not know."""
+
+    status = 401
+    type = "invalid_request_error"
+    code = "invalid_api_key"
+
+
+class ModelNotFound(GatewayError):
+    """The model does not exist or the tenant may not use it."""
+
+    status = 404
+    type = "invalid_request_error"
+    code = "model_not_found"
+
+
+class NotFound(GatewayError):
+    """No such endpoint."""
+
+    status = 404
+    type = "invalid_request_error"
+    code = "not_found"
+
+
+class MethodNotAllowed(GatewayError):
+    """The endpoint exists but not for this method."""
+
+    status = 405
+    type = "invalid_request_error"
+    code = "method_not_allowed"
+
+
+class PayloadTooLarge(GatewayError):
+    """The request body exceeds the configured limit."""
+
+    status = 413
+    type = "invalid_request_error"
+    code = "request_too_large"
+
+
+class UnsupportedMediaType(GatewayError):
+    """The body is not declared as JSON."""
+
+    status = 415
+    type = "invalid_request_error"
+    code = "unsupported_media_type"
+
+
+class UpstreamRateLimited(GatewayError):
+    """The provider answered 429; its Retry-After travels in `headers`."""
+
+    status = 429
+    type = "rate_limit_error"
+    code = "rate_limit_exceeded"
+
+
+class UpstreamFailed(GatewayError):
+    """The provider refused the connection, answered 5xx or broke the protocol."""
+
+    status = 502
+    type = "api_error"
+    code = "upstream_error"
+
+
+class UpstreamTimeout(GatewayError):
+    """The provider did not answer in time, or the stream ran past its deadline."""
+
+    status = 504
+    type = "api_error"
+    code = "gateway_timeout"
+
+
+class InternalError(GatewayError):
+    """A bug: the message is generic, details go to the log only."""
+
+    status = 500
+    type = "server_error"
+    code = "internal_error"
+
+
+class ConfigurationError(Exception):
+    """The gateway's environment configuration is invalid; raised at start, not per request."""

@@ -1,0 +1,221 @@
+"""The ASGI response that streams a completion, and supervises it while it does.
+
+Hand-written rather than Starlette's `StreamingResponse` because the gateway needs four
+things that response does not do together: keep-alive comments while the provider is
+silent, an idle timeout and an overall deadline that end the stream with an error event
+instead of cutting it off, and noticing a client disconnect while the provider is silent
+(Starlette only notices on the next write), so that the upstream request is cancelled
+at once and no tokens are paid for in vain.
+
+Timers are re-armed only when they fire, so the per-chunk path does no timer work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from gateway.errors import GatewayError, InternalError, UpstreamTimeout
+from gateway.providers.base import ChunkStream
+from gateway.sse import KEEPALIVE, ChunkFramer, error_event
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class StreamLimits:
+    keepalive_seconds: float
+    idle_timeout_seconds: float
+    deadline: float
+    """`loop.time()` by which the stream must have ended."""
+
+
+@dataclass(frozen=True, slots=True)
+class StreamOutcome:
+    """How a stream ended, for the request log."""
+
+    error: GatewayError | None
+    disconnected: bool
+    first_chunk_at: float | None
+    ended_at: float
+    chunks: int
+    usage: dict[str, Any] | None
+
+
+class EventStreamResponse(Response):
+    media_type = "text/event-stream"
+
+    def __init__(
+        self,
+        chunks: ChunkStream,
+        framer: ChunkFramer,
+        limits: StreamLimits,
+        headers: dict[str, str],
+        on_complete: Callable[[StreamOutcome], None],
+    ) -> None:
+        self.status_code = 200
+        self.background = None
+        self.init_headers(
+            {**headers, "cache-control": "no-cache", "x-accel-buffering": "no"}
+        )
+        self._chunks = chunks
+        self._framer = framer
+        self._limits = limits
+        self._on_complete = on_complete
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await _StreamRun(self._chunks, self._framer, self._limits, send).run(
+            receive, self.raw_headers, self._on_complete
+        )
+
+
+class _StreamRun:
+    """The state of one streaming response while it runs."""
+
+    def __init__(
+        self, chunks: ChunkStream, framer: ChunkFramer, limits: StreamLimits, send: Send
+    ) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._task = asyncio.current_task()
+        self._chunks = chunks
+        self._framer = framer
+        self._limits = limits
+        self._send = send
+        self._lock = asyncio.Lock()
+        self._ending: GatewayError | None = None
+        self._closing = False
+        self._disconnected = False
+        self._last_upstream = self._last_write = self._loop.time()
+        self._first_chunk_at: float | None = None
+        self._keepalive_task: asyncio.Task[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+
+    async def run(
+        self,
+        receive: Receive,
+        headers: list[tuple[bytes, bytes]],
+        on_complete: Callable[[StreamOutcome], None],
+    ) -> None:
+        error: GatewayError | None = None
+        watcher = asyncio.create_task(self._watch_disconnect(receive))
+        self._timer = self._loop.call_later(self._limits.keepalive_seconds, self._tick)
+        deadline = self._loop.call_at(self._limits.deadline, self._on_deadline)
+        try:
+            await self._send({"type": "http.response.start", "status": 200, "headers": headers})
+            error = await self._pump()
+        finally:
+            self._closing = True
+            deadline.cancel()
+            if self._timer is not None:
+                self._timer.cancel()
+            watcher.cancel()
+            if self._keepalive_task is not None:
+                self._keepalive_task.cancel()
+            await self._chunks.aclose()
+            on_complete(
+                StreamOutcome(
+                    error=error,
+                    disconnected=self._disconnected,
+                    first_chunk_at=self._first_chunk_at,
+                    ended_at=self._loop.time(),
+                    chunks=self._framer.chunks,
+                    usage=self._framer.usage,
+                )
+            )
+
+    async def _pump(self) -> GatewayError | None:
+        """Relay chunks until the end; returns the error the stream ended with, if any."""
+        framer = self._framer
+        try:
+            try:
+                async for chunk in self._chunks:
+                    self._last_upstream = self._loop.time()
+                    event = framer.frame(chunk)
+                    if event is not None:
+                        if self._first_chunk_at is None:
+                            self._first_chunk_at = self._last_upstream
+                        await self._write(event)
+                self._closing = True
+                await self._write(framer.ending(), more_body=False)
+                return None
+            except asyncio.CancelledError:
+                if self._task is None or not (self._disconnected or self._ending):
+                    raise  # the server is shutting down
+                self._task.uncancel()
+                if self._disconnected:
+                    return None
+                assert self._ending is not None
+                raise self._ending from None
+        except GatewayError as error:
+            await self._finish_with(error)
+            return error
+        except OSError:
+            self._disconnected = True  # ASGI 2.4 servers report a gone client this way
+            return None
+        except Exception:
+            log.exception("stream failed")
+            error = InternalError("The gateway failed while streaming the response.")
+            await self._finish_with(error)
+            return error
+
+    async def _finish_with(self, error: GatewayError) -> None:
+        self._closing = True
+        try:
+            await self._write(error_event(error), more_body=False)
+        except OSError:
+            self._disconnected = True
+
+    async def _write(self, data: bytes, more_body: bool = True) -> None:
+        async with self._lock:
+            await self._send({"type": "http.response.body", "body": data, "more_body": more_body})
+        self._last_write = self._loop.time()
+
+    async def _keepalive(self) -> None:
+        try:
+            await self._write(KEEPALIVE)
+        except OSError:
+            self._interrupt(disconnected=True)
+
+    async def _watch_disconnect(self, receive: Receive) -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        self._interrupt(disconnected=True)
+
+    def _interrupt(self, error: GatewayError | None = None, disconnected: bool = False) -> None:
+        if self._closing or self._task is None or self._ending or self._disconnected:
+            return
+        self._ending = error
+        self._disconnected = disconnected
+        self._task.cancel()
+
+    def _on_deadline(self) -> None:
+        self._interrupt(
+            UpstreamTimeout("Gateway timeout: the response reached the gateway's time limit.")
+        )
+
+    def _tick(self) -> None:
+        """Send a keep-alive if nothing was written for a while; end an idle stream."""
+        if self._closing:
+            return
+        now = self._loop.time()
+        limits = self._limits
+        idle_until = self._last_upstream + limits.idle_timeout_seconds
+        if now >= idle_until:
+            self._interrupt(
+                UpstreamTimeout(
+                    f"Gateway timeout: the provider sent nothing for "
+                    f"{limits.idle_timeout_seconds:g} seconds."
+                )
+            )
+            return
+        if now - self._last_write >= limits.keepalive_seconds and not self._lock.locked():
+            self._last_write = now
+            self._keepalive_task = asyncio.create_task(self._keepalive())
+        next_tick = min(self._last_write + limits.keepalive_seconds, idle_until)
+        self._timer = self._loop.call_at(max(next_tick, now + 0.001), self._tick)

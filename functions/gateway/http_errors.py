@@ -1,0 +1,66 @@
+"""The one place where failures become HTTP responses in OpenAI's error shape."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import orjson
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from gateway.errors import GatewayError, InternalError, InvalidRequest, MethodNotAllowed, NotFound
+from gateway.observability import log_request
+
+log = logging.getLogger(__name__)
+
+
+def error_response(request: Request, error: GatewayError) -> Response:
+    log_request(
+        getattr(request.state, "context", None),
+        status=error.status,
+        stream=False,
+        ended_at=asyncio.get_running_loop().time(),
+        error=error,
+    )
+    return Response(
+        orjson.dumps(error.body()),
+        status_code=error.status,
+        media_type="application/json",
+        headers=error.headers,
+    )
+
+
+async def _gateway_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, GatewayError)
+    return error_response(request, exc)
+
+
+async def _http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        return error_response(request, NotFound(f"Unknown endpoint: {request.url.path}"))
+    if exc.status_code == 405:
+        return error_response(
+            request, MethodNotAllowed(f"Method {request.method} is not allowed here.")
+        )
+    return error_response(request, InvalidRequest(str(exc.detail)))
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    return error_response(request, InvalidRequest("The request is invalid."))
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error", exc_info=exc)
+    return error_response(request, InternalError("The gateway failed unexpectedly."))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(GatewayError, _gateway_error)
+    app.add_exception_handler(HTTPException, _http_exception)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected)

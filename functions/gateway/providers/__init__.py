@@ -1,0 +1,38 @@
+"""Providers, created on first use so that a route's dependencies load only if it is used."""
+
+from __future__ import annotations
+
+from gateway.config import ModelRoute, ProviderKind, Settings
+from gateway.providers.base import Provider
+
+
+class Providers:
+    """One provider instance per kind, shared by all requests of the process."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._instances: dict[ProviderKind, Provider] = {}
+
+    def for_route(self, route: ModelRoute) -> Provider:
+        provider = self._instances.get(route.provider)
+        if provider is None:
+            provider = self._instances[route.provider] = self._create(route.provider)
+        return provider
+
+    def _create(self, kind: ProviderKind) -> Provider:
+        if kind == "echo":
+            from gateway.providers.echo import EchoProvider
+
+            return EchoProvider(self._settings.echo_word_delay_seconds)
+        if kind == "openai-compatible":
+            from gateway.providers.openai_compatible import OpenAICompatibleProvider
+
+            return OpenAICompatibleProvider(self._settings)
+        from gateway.providers.litellm_provider import LiteLLMProvider  # imports LiteLLM
+
+        return LiteLLMProvider()
+
+    async def aclose(self) -> None:
+        for provider in self._instances.values():
+            await provider.aclose()
+        self._instances.clear()

@@ -1,0 +1,54 @@
+"""The provider interface: a request in, an async stream of normalized chunks out.
+
+A *chunk* is an OpenAI `chat.completion.chunk` object without the four fields the gateway
+owns (`id`, `object`, `created`, `model`): `choices` (each with `index`, `delta`,
+`finish_reason`), and `usage` or other provider fields when present. Providers that speak
+another protocol translate into this shape; the gateway frames, checks and aggregates it
+the same way for every provider.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from gateway.config import ModelRoute
+
+Chunk = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamRequest:
+    """What a provider needs: the route and the client's parameters.
+
+    `params` are the client's request fields as sent, minus `model`, `stream` and
+    `stream_options`, which each provider sets itself (it always streams, with usage).
+    """
+
+    route: ModelRoute
+    params: dict[str, Any]
+    timeout_seconds: float
+
+
+class ChunkStream(Protocol):
+    """An open upstream stream. `aclose()` releases the connection; always call it."""
+
+    def __aiter__(self) -> ChunkStream: ...
+
+    async def __anext__(self) -> Chunk: ...
+
+    async def aclose(self) -> None: ...
+
+
+class Provider(Protocol):
+    async def open(self, request: UpstreamRequest) -> ChunkStream:
+        """Send the request and wait for the provider to accept it.
+
+        Raises a `GatewayError` for anything that fails before the stream starts, so the
+        client gets a proper HTTP status. Failures later are raised by `__anext__`.
+        """
+        ...
+
+    async def aclose(self) -> None:
+        """Release pooled connections at shutdown."""
+        ...

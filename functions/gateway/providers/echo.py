@@ -1,0 +1,67 @@
+"""The built-in `echo` model: no network, no key, a deterministic streamed answer.
+
+It makes the gateway useful on a fresh machine and gives tests a provider with exactly
+known output. It repeats the last user message, one word per chunk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator
+from typing import Any
+
+from gateway.providers.base import Chunk, ChunkStream, UpstreamRequest
+
+GREETING = "Hello from the gateway's built-in echo model."
+
+
+def _text(content: Any) -> str:
+    """The text of a message's content, whether a string or a list of parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(
+            part["text"]
+            for part in content
+            if isinstance(part, dict) and isinstance(part.get("text"), str)
+        )
+    return ""
+
+
+def echo_reply(messages: list[dict[str, Any]]) -> str:
+    """What the echo model answers to these messages."""
+    for message in reversed(messages):
+        if message.get("role") == "user" and (text := _text(message.get("content")).strip()):
+            return f"You said: {text}"
+    return GREETING
+
+
+class EchoProvider:
+    def __init__(self, word_delay_seconds: float = 0.0) -> None:
+        self._delay = word_delay_seconds
+
+    async def open(self, request: UpstreamRequest) -> ChunkStream:
+        return self._stream(request.params.get("messages", []))
+
+    async def _stream(self, messages: list[dict[str, Any]]) -> AsyncGenerator[Chunk, None]:
+        words = echo_reply(messages).split(" ")
+        prompt_tokens = sum(len(_text(m.get("content")).split()) for m in messages)
+        yield {"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""},
+                            "finish_reason": None}]}
+        for i, word in enumerate(words):
+            if self._delay:
+                await asyncio.sleep(self._delay)
+            piece = word if i == 0 else " " + word
+            yield {"choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
+        yield {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+        yield {
+            "choices": [],
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": len(words),
+                "total_tokens": prompt_tokens + len(words),
+            },
+        }
+
+    async def aclose(self) -> None:
+        return None

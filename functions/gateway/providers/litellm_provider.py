@@ -1,0 +1,153 @@
+"""Provider for everything that needs translation (Anthropic, Bedrock, Vertex, ...): LiteLLM.
+
+LiteLLM costs seconds and ~200 MB to import, so this module is imported only when a route
+that needs it is first used, and it imports LiteLLM only inside `_litellm()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from types import ModuleType
+from typing import Any
+
+from gateway.errors import (
+    GatewayError,
+    InvalidRequest,
+    UpstreamFailed,
+    UpstreamRateLimited,
+    UpstreamTimeout,
+)
+from gateway.providers.base import Chunk, UpstreamRequest
+from gateway.redaction import redact
+
+_DELTA_TEXT_FIELDS = ("role", "content", "reasoning_content", "refusal")
+_module: ModuleType | None = None
+
+
+def _litellm() -> ModuleType:
+    """Import and configure LiteLLM once, with everything we do not use turned off."""
+    global _module
+    if _module is None:
+        # Use the bundled model cost map: importing must never reach the network.
+        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+        import litellm
+
+        litellm.telemetry = False
+        litellm.suppress_debug_info = True
+        litellm.turn_off_message_logging = True
+        litellm.drop_params = False
+        litellm.callbacks = []
+        litellm.success_callback = []
+        litellm.failure_callback = []
+        _module = litellm
+    return _module
+
+
+class LiteLLMProvider:
+    async def open(self, request: UpstreamRequest) -> LiteLLMChunkStream:
+        litellm = _litellm()
+        route = request.route
+        api_key = route.api_key.reveal() if route.api_key else None
+        secrets = (api_key,) if api_key else ()
+        try:
+            async with asyncio.timeout(request.timeout_seconds):
+                stream = await litellm.acompletion(
+                    **request.params,
+                    model=route.model,
+                    api_base=route.api_base,
+                    api_key=api_key,
+                    stream=True,
+                    stream_options={"include_usage": True},
+                    max_retries=0,
+                    num_retries=0,
+                )
+        except TimeoutError:
+            raise UpstreamTimeout("The provider did not answer in time.") from None
+        except Exception as exc:
+            raise map_litellm_error(exc, secrets) from None
+        return LiteLLMChunkStream(stream, secrets)
+
+    async def aclose(self) -> None:
+        return None
+
+
+def map_litellm_error(exc: Exception, secrets: tuple[str, ...]) -> GatewayError:
+    """LiteLLM's exceptions carry the provider's status; map it as for direct routes."""
+    litellm = _litellm()
+    if isinstance(exc, GatewayError):
+        return exc
+    if isinstance(exc, litellm.Timeout):
+        return UpstreamTimeout("The provider did not answer in time.")
+    if isinstance(exc, litellm.APIConnectionError):
+        return UpstreamFailed("The provider could not be reached.")
+    status = getattr(exc, "status_code", None)
+    message = getattr(exc, "message", "")
+    # LiteLLM prefixes the provider's text with its own labels ("...Exception - text").
+    detail = redact(str(message).rsplit(" - ", 1)[-1][:500], secrets) if message else ""
+    if status == 429:
+        response = getattr(exc, "response", None)
+        retry_after = response.headers.get("retry-after") if response is not None else None
+        return UpstreamRateLimited(
+            "The provider is rate limiting requests" + (f": {detail}" if detail else "."),
+            headers={"retry-after": retry_after} if retry_after else None,
+        )
+    if status in (401, 403):
+        return UpstreamFailed("The provider refused the gateway's credentials.")
+    if status == 408:
+        return UpstreamTimeout("The provider timed out.")
+    if isinstance(status, int) and 400 <= status < 500:
+        return InvalidRequest(
+            "The provider rejected the request" + (f": {detail}" if detail else "."),
+            code="upstream_invalid_request",
+        )
+    if isinstance(status, int):
+        return UpstreamFailed(f"The provider failed with status {status}.")
+    return UpstreamFailed("The provider failed.")
+
+
+def _choice(choice: Any) -> dict[str, Any]:
+    source = choice.delta
+    delta: dict[str, Any] = {}
+    for name in _DELTA_TEXT_FIELDS:
+        value = getattr(source, name, None)
+        if value is not None:
+            delta[name] = value
+    tool_calls = getattr(source, "tool_calls", None)
+    if tool_calls:
+        delta["tool_calls"] = [call.model_dump(exclude_none=True) for call in tool_calls]
+    out = {"index": choice.index, "delta": delta, "finish_reason": choice.finish_reason}
+    logprobs = getattr(choice, "logprobs", None)
+    if logprobs is not None:
+        out["logprobs"] = logprobs if isinstance(logprobs, dict) else logprobs.model_dump()
+    return out
+
+
+class LiteLLMChunkStream:
+    """LiteLLM's stream objects, converted to the gateway's chunk shape."""
+
+    def __init__(self, stream: Any, secrets: tuple[str, ...]) -> None:
+        self._stream = stream
+        self._iterator = stream.__aiter__()
+        self._secrets = secrets
+
+    def __aiter__(self) -> LiteLLMChunkStream:
+        return self
+
+    async def __anext__(self) -> Chunk:
+        try:
+            item = await self._iterator.__anext__()
+        except StopAsyncIteration:
+            raise
+        except Exception as exc:
+            raise map_litellm_error(exc, self._secrets) from None
+        chunk: Chunk = {"choices": [_choice(c) for c in item.choices]}
+        usage = getattr(item, "usage", None)
+        if usage is not None:
+            chunk["usage"] = usage if isinstance(usage, dict) else usage.model_dump(exclude_none=True)
+        return chunk
+
+    async def aclose(self) -> None:
+        close = getattr(self._stream, "aclose", None)
+        if close is not None:
+            await close()

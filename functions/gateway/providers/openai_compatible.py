@@ -1,0 +1,174 @@
+"""Direct provider for OpenAI-compatible upstreams (OpenAI, Groq, vLLM, Ollama, ...).
+
+No translation is needed, so each upstream event is read as a line, parsed once with
+orjson and handed on: this is the gateway's fast path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import orjson
+
+from gateway.config import Settings
+from gateway.errors import (
+    GatewayError,
+    InvalidRequest,
+    UpstreamFailed,
+    UpstreamRateLimited,
+    UpstreamTimeout,
+)
+from gateway.providers.base import Chunk, UpstreamRequest
+from gateway.redaction import redact
+
+OPENAI_API_BASE = "https://api.openai.com/v1"
+_MAX_ERROR_BODY = 64 * 1024
+_OWN_FIELDS = ("id", "object", "created", "model")
+
+
+class OpenAICompatibleProvider:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._client: httpx.AsyncClient | None = None
+
+    def _http(self) -> httpx.AsyncClient:
+        # Created on first use, on the running loop; reads are not timed by httpx
+        # because the stream supervisor owns idle and deadline timeouts.
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                timeout=httpx.Timeout(
+                    connect=self._settings.connect_timeout_seconds,
+                    read=None,
+                    write=self._settings.connect_timeout_seconds,
+                    pool=self._settings.connect_timeout_seconds,
+                ),
+                limits=httpx.Limits(max_connections=256, max_keepalive_connections=32),
+                follow_redirects=False,
+                trust_env=False,
+            )
+        return self._client
+
+    async def open(self, request: UpstreamRequest) -> UpstreamEventStream:
+        route = request.route
+        url = (route.api_base or OPENAI_API_BASE).rstrip("/") + "/chat/completions"
+        body = {
+            **request.params,
+            "model": route.upstream_model,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        headers = {"content-type": "application/json", "accept": "text/event-stream"}
+        if route.api_key is not None:
+            headers["authorization"] = "Bearer " + route.api_key.reveal()
+        secrets = (route.api_key.reveal(),) if route.api_key else ()
+        client = self._http()
+        http_request = client.build_request("POST", url, content=orjson.dumps(body), headers=headers)
+        try:
+            async with asyncio.timeout(request.timeout_seconds):
+                response = await client.send(http_request, stream=True)
+                if response.status_code != 200:
+                    raise await _status_error(response, secrets)
+        except TimeoutError:
+            raise UpstreamTimeout("The provider did not answer in time.") from None
+        except httpx.TimeoutException:
+            raise UpstreamTimeout("The provider did not answer in time.") from None
+        except httpx.HTTPError:
+            raise UpstreamFailed("The provider could not be reached.") from None
+        return UpstreamEventStream(response, secrets)
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+
+async def _status_error(response: httpx.Response, secrets: tuple[str, ...]) -> GatewayError:
+    """Map a non-200 upstream answer to the error the client should see."""
+    try:
+        raw = b""
+        async for part in response.aiter_bytes():
+            raw += part
+            if len(raw) > _MAX_ERROR_BODY:
+                break
+    finally:
+        await response.aclose()
+    status = response.status_code
+    detail = redact(_error_message(raw), secrets)
+    if status == 429:
+        retry_after = response.headers.get("retry-after")
+        return UpstreamRateLimited(
+            "The provider is rate limiting requests" + (f": {detail}" if detail else "."),
+            headers={"retry-after": retry_after} if retry_after else None,
+        )
+    if status in (401, 403):
+        return UpstreamFailed("The provider refused the gateway's credentials.")
+    if status == 408:
+        return UpstreamTimeout("The provider timed out.")
+    if 400 <= status < 500:
+        return InvalidRequest(
+            "The provider rejected the request" + (f": {detail}" if detail else "."),
+            code="upstream_invalid_request",
+        )
+    return UpstreamFailed(f"The provider failed with status {status}.")
+
+
+def _error_message(raw: bytes) -> str:
+    try:
+        body: Any = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return ""
+    error = body.get("error") if isinstance(body, dict) else None
+    message = error.get("message") if isinstance(error, dict) else error
+    return message[:500] if isinstance(message, str) else ""
+
+
+class UpstreamEventStream:
+    """The upstream's SSE events as chunks; ends at `data: [DONE]`."""
+
+    __slots__ = ("_done", "_lines", "_response", "_secrets")
+
+    def __init__(self, response: httpx.Response, secrets: tuple[str, ...]) -> None:
+        self._response = response
+        self._lines = response.aiter_lines()
+        self._secrets = secrets
+        self._done = False
+
+    def __aiter__(self) -> UpstreamEventStream:
+        return self
+
+    async def __anext__(self) -> Chunk:
+        if self._done:
+            raise StopAsyncIteration
+        try:
+            async for line in self._lines:
+                if not line.startswith("data:"):
+                    continue  # blank separators, comments, event names
+                data = line[5:].strip()
+                if data == "[DONE]":
+                    self._done = True
+                    raise StopAsyncIteration
+                return self._chunk(data)
+        except httpx.HTTPError:
+            raise UpstreamFailed("The provider's stream broke off.") from None
+        raise UpstreamFailed("The provider closed the stream before it was complete.")
+
+    def _chunk(self, data: str) -> Chunk:
+        try:
+            chunk = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            raise UpstreamFailed("The provider sent an event that is not JSON.") from None
+        if not isinstance(chunk, dict):
+            raise UpstreamFailed("The provider sent an event of the wrong shape.")
+        if "error" in chunk:
+            error = chunk["error"]
+            message = error.get("message") if isinstance(error, dict) else error
+            detail = redact(message if isinstance(message, str) else "", self._secrets)
+            raise UpstreamFailed("The provider reported an error" + (f": {detail}" if detail else "."))
+        for field in _OWN_FIELDS:
+            chunk.pop(field, None)
+        return chunk
+
+    async def aclose(self) -> None:
+        await self._response.aclose()

@@ -1,0 +1,92 @@
+"""The HTTP endpoints: thin, they authenticate, read and hand over."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Header, Request
+from starlette.responses import Response
+
+from gateway.completions import CompletionService
+from gateway.config import Settings, TenantConfig
+from gateway.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
+from gateway.schema import ChatCompletionRequest
+from gateway.tenants import KeyStore
+
+router = APIRouter()
+
+
+def _service(request: Request) -> CompletionService:
+    service: CompletionService = request.app.state.service
+    return service
+
+
+def authenticate(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> TenantConfig:
+    keys: KeyStore = request.app.state.keys
+    return keys.authenticate(authorization)
+
+
+Tenant = Annotated[TenantConfig, Depends(authenticate)]
+Service = Annotated[CompletionService, Depends(_service)]
+
+
+async def read_json(request: Request, limit: int) -> object:
+    """The body as JSON, refusing anything over `limit` bytes before reading it all."""
+    media_type = request.headers.get("content-type", "application/json").split(";")[0].strip()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        raise UnsupportedMediaType("The request body must be JSON (Content-Type: application/json).")
+    too_large = PayloadTooLarge(f"The request body is larger than {limit} bytes.")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    body = bytearray()
+    async for part in request.stream():
+        body += part
+        if len(body) > limit:
+            raise too_large
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRequest(f"The request body is not valid JSON ({exc}).") from None
+
+
+@router.get("/health", include_in_schema=False)
+async def health() -> Response:
+    return Response(b'{"status":"ok"}', media_type="application/json")
+
+
+@router.get("/v1/models")
+async def list_models(tenant: Tenant, service: Service) -> dict[str, Any]:
+    return {
+        "object": "list",
+        "data": [
+            {"id": name, "object": "model", "created": 0, "owned_by": "gateway"}
+            for name in service.models_for(tenant)
+        ],
+    }
+
+
+@router.get("/v1/models/{model}")
+async def retrieve_model(model: str, tenant: Tenant, service: Service) -> dict[str, Any]:
+    service.route_for(tenant, model)
+    return {"id": model, "object": "model", "created": 0, "owned_by": "gateway"}
+
+
+@router.post(
+    "/v1/chat/completions",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": ChatCompletionRequest.model_json_schema()}
+            },
+        }
+    },
+)
+async def chat_completions(request: Request, tenant: Tenant, service: Service) -> Response:
+    settings: Settings = request.app.state.settings
+    body = await read_json(request, settings.max_body_bytes)
+    return await service.complete(request, tenant, body)

@@ -1,0 +1,150 @@
+"""The official `openai` SDK against the gateway served by uvicorn, over loopback.
+
+Each behaviour is checked on both provider paths: the direct OpenAI-compatible one and
+LiteLLM, against the same scripted fake upstream.
+"""
+
+from __future__ import annotations
+
+import json
+
+import openai
+import pytest
+
+from tests.conftest import PROVIDER_KEY, TENANT_KEY
+from tests.support import fake_upstream as fake
+from tests.support.fake_upstream import FakeUpstream
+
+ROUTES = ["direct", "via-litellm"]
+MESSAGES = [{"role": "user", "content": "Say hello"}]
+
+
+@pytest.mark.parametrize("model", ROUTES)
+def test_stream_delivers_text_with_one_id_role_first_and_a_finish_reason(
+    client: openai.OpenAI, upstream: FakeUpstream, model: str
+) -> None:
+    upstream.scripts["scripted"] = fake.text(["Hello", ",", " world"])
+
+    with client.chat.completions.with_streaming_response.create(
+        model=model, messages=MESSAGES, stream=True
+    ) as response:
+        request_id = response.headers["x-request-id"]
+        chunks = list(response.parse())
+
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "Hello, world"
+    assert {c.id for c in chunks} == {request_id}
+    assert len({c.created for c in chunks}) == 1
+    assert {c.model for c in chunks} == {model}
+    assert {c.object for c in chunks} == {"chat.completion.chunk"}
+    assert chunks[0].choices[0].delta.role == "assistant"
+    assert [c.choices[0].finish_reason for c in chunks][-1] == "stop"
+    assert all(c.choices[0].finish_reason is None for c in chunks[:-1])
+    assert all(c.usage is None for c in chunks)
+
+
+@pytest.mark.parametrize("model", ROUTES)
+def test_include_usage_adds_one_final_usage_chunk(
+    client: openai.OpenAI, upstream: FakeUpstream, model: str
+) -> None:
+    upstream.scripts["scripted"] = fake.text(["Hi"])
+
+    chunks = list(client.chat.completions.create(
+        model=model, messages=MESSAGES, stream=True, stream_options={"include_usage": True}
+    ))
+
+    assert chunks[-1].choices == []
+    assert chunks[-1].usage is not None
+    assert (chunks[-1].usage.prompt_tokens, chunks[-1].usage.completion_tokens,
+            chunks[-1].usage.total_tokens) == (5, 7, 12)
+    assert all(c.usage is None for c in chunks[:-1])
+    assert chunks[-2].choices[0].finish_reason == "stop"
+
+
+@pytest.mark.parametrize("model", ROUTES)
+def test_tool_call_fragments_are_streamed_and_assemble(
+    client: openai.OpenAI, upstream: FakeUpstream, model: str
+) -> None:
+    upstream.scripts["scripted"] = fake.tool_call("get_weather", '{"city": "Paris"}')
+    tools = [{"type": "function", "function": {"name": "get_weather",
+                                               "parameters": {"type": "object"}}}]
+
+    chunks = list(client.chat.completions.create(
+        model=model, messages=MESSAGES, stream=True, tools=tools  # type: ignore[arg-type]
+    ))
+
+    fragments = [tc for c in chunks if c.choices for tc in c.choices[0].delta.tool_calls or []]
+    assert fragments[0].id == "call_1"
+    assert fragments[0].function is not None
+    assert fragments[0].function.name == "get_weather"
+    assert {f.index for f in fragments} == {0}
+    assert "".join(f.function.arguments or "" for f in fragments if f.function) == (
+        '{"city": "Paris"}'
+    )
+    assert chunks[-1].choices[0].finish_reason == "tool_calls"
+
+
+@pytest.mark.parametrize("model", ROUTES)
+def test_non_streaming_completion_assembles_text_tool_calls_and_usage(
+    client: openai.OpenAI, upstream: FakeUpstream, model: str
+) -> None:
+    upstream.scripts["scripted"] = fake.tool_call("lookup", '{"q": "x"}')
+
+    completion = client.chat.completions.create(model=model, messages=MESSAGES)
+
+    assert completion.object == "chat.completion"
+    assert completion.model == model
+    choice = completion.choices[0]
+    assert choice.finish_reason == "tool_calls"
+    assert choice.message.role == "assistant"
+    assert choice.message.tool_calls is not None
+    call = choice.message.tool_calls[0]
+    assert (call.id, call.function.name, call.function.arguments) == (  # type: ignore[union-attr]
+        "call_1", "lookup", '{"q": "x"}'
+    )
+    assert completion.usage is not None
+    assert completion.usage.total_tokens == 12
+
+
+@pytest.mark.parametrize("model", ROUTES)
+def test_reasoning_content_is_passed_through(
+    client: openai.OpenAI, upstream: FakeUpstream, model: str
+) -> None:
+    upstream.scripts["scripted"] = fake.reasoning(["Let me", " think."], "42")
+
+    chunks = list(client.chat.completions.create(model=model, messages=MESSAGES, stream=True))
+    completion = client.chat.completions.create(model=model, messages=MESSAGES)
+
+    deltas = [c.choices[0].delta for c in chunks if c.choices]
+    reasoning = "".join((d.model_extra or {}).get("reasoning_content") or "" for d in deltas)
+    assert reasoning == "Let me think."
+    assert "".join(d.content or "" for d in deltas) == "42"
+    assert (completion.choices[0].message.model_extra or {})["reasoning_content"] == (
+        "Let me think."
+    )
+
+
+@pytest.mark.parametrize("model", ROUTES)
+def test_request_parameters_reach_the_provider_but_client_credentials_do_not(
+    client: openai.OpenAI, upstream: FakeUpstream, model: str
+) -> None:
+    tools = [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]
+    list(client.chat.completions.create(
+        model=model, messages=MESSAGES, stream=True, temperature=0.25, max_tokens=17,
+        stop=["END"], seed=7, tools=tools, tool_choice="auto",  # type: ignore[arg-type]
+        response_format={"type": "json_object"}, user="u-1", top_p=0.5,
+        extra_body={"top_k": 3},
+    ))
+
+    sent = upstream.last()
+    expected = {"temperature": 0.25, "max_tokens": 17, "stop": ["END"], "seed": 7,
+                "tools": tools, "tool_choice": "auto", "top_p": 0.5,
+                "response_format": {"type": "json_object"}, "top_k": 3}
+    if model == "direct":
+        # LiteLLM forwards `user` only for models in OpenAI's own catalogue.
+        expected["user"] = "u-1"
+    for name, value in expected.items():
+        assert sent.body[name] == value, name
+    assert sent.body["model"] == "scripted"
+    assert sent.body["stream"] is True
+    assert sent.headers["authorization"] == f"Bearer {PROVIDER_KEY}"
+    assert TENANT_KEY not in json.dumps(sent.headers)
