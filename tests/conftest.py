@@ -38,17 +38,28 @@ def gateway_env(upstream_url: str, **overrides: str) -> dict[str, str]:
 
     other_digest = hashlib.sha256(OTHER_TENANT_KEY.encode()).hexdigest()
     env = {
-        "GATEWAY_API_KEYS": json.dumps({
-            "acme": [TENANT_KEY],
-            "globex": {"keys": [f"sha256:{other_digest}"], "models": ["echo"]},
-        }),
-        "GATEWAY_MODELS": json.dumps({
-            "echo": {"model": "echo"},
-            "direct": {"model": "openai/scripted", "api_base": upstream_url,
-                       "api_key_env": "FAKE_PROVIDER_KEY"},
-            "via-litellm": {"model": "openai/scripted", "api_base": upstream_url,
-                            "api_key_env": "FAKE_PROVIDER_KEY", "provider": "litellm"},
-        }),
+        "GATEWAY_API_KEYS": json.dumps(
+            {
+                "acme": [TENANT_KEY],
+                "globex": {"keys": [f"sha256:{other_digest}"], "models": ["echo"]},
+            }
+        ),
+        "GATEWAY_MODELS": json.dumps(
+            {
+                "echo": {"model": "echo"},
+                "direct": {
+                    "model": "openai/scripted",
+                    "api_base": upstream_url,
+                    "api_key_env": "FAKE_PROVIDER_KEY",
+                },
+                "via-litellm": {
+                    "model": "openai/scripted",
+                    "api_base": upstream_url,
+                    "api_key_env": "FAKE_PROVIDER_KEY",
+                    "provider": "litellm",
+                },
+            }
+        ),
         "FAKE_PROVIDER_KEY": PROVIDER_KEY,
         "GATEWAY_KEEPALIVE_SECONDS": "15",
     }

@@ -47,8 +47,9 @@ class CompletionService:
         parsed = parse_chat_request(body)
         assert isinstance(body, dict)
         route = self.route_for(tenant, parsed.model)
-        include_usage = bool(parsed.stream and parsed.stream_options
-                             and parsed.stream_options.include_usage)
+        include_usage = bool(
+            parsed.stream and parsed.stream_options and parsed.stream_options.include_usage
+        )
         context = RequestContext.create(
             self._settings, tenant, route, body, include_usage, request.scope
         )

@@ -211,7 +211,7 @@ def parse_models(text: str, env: Mapping[str, str]) -> Mapping[str, ModelRoute]:
     routes: dict[str, ModelRoute] = {}
     for name, entry in _load_json_object(text, "GATEWAY_MODELS").items():
         if not isinstance(entry, dict) or not isinstance(entry.get("model"), str):
-            raise ConfigurationError(f"GATEWAY_MODELS: {name!r} needs a \"model\" string")
+            raise ConfigurationError(f'GATEWAY_MODELS: {name!r} needs a "model" string')
         model: str = entry["model"]
         provider = entry.get("provider") or _default_provider(model)
         if provider not in PROVIDER_KINDS:

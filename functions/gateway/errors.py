@@ -15,7 +15,7 @@ class GatewayError(Exception):
 
     status: ClassVar[int] = 500
     type: ClassVar[str] = "server_error"
-    code: ClassVar[str | None] = "internal_error"
+    default_code: ClassVar[str] = "internal_error"
 
     def __init__(
         self,
@@ -28,8 +28,7 @@ class GatewayError(Exception):
         super().__init__(message)
         self.message = message
         self.param = param
-        if code is not None:
-            self.code = code
+        self.code = code or self.default_code
         self.headers = headers or {}
 
     def body(self) -> dict[str, Any]:
@@ -49,7 +48,7 @@ class InvalidRequest(GatewayError):
 
     status = 400
     type = "invalid_request_error"
-    code = "invalid_request"
+    default_code = "invalid_request"
 
 
 class AuthenticationFailed(GatewayError):
@@ -57,7 +56,7 @@ class AuthenticationFailed(GatewayError):
 
     status = 401
     type = "invalid_request_error"
-    code = "invalid_api_key"
+    default_code = "invalid_api_key"
 
 
 class ModelNotFound(GatewayError):
@@ -65,7 +64,7 @@ class ModelNotFound(GatewayError):
 
     status = 404
     type = "invalid_request_error"
-    code = "model_not_found"
+    default_code = "model_not_found"
 
 
 class NotFound(GatewayError):
@@ -73,7 +72,7 @@ class NotFound(GatewayError):
 
     status = 404
     type = "invalid_request_error"
-    code = "not_found"
+    default_code = "not_found"
 
 
 class MethodNotAllowed(GatewayError):
@@ -81,7 +80,7 @@ class MethodNotAllowed(GatewayError):
 
     status = 405
     type = "invalid_request_error"
-    code = "method_not_allowed"
+    default_code = "method_not_allowed"
 
 
 class PayloadTooLarge(GatewayError):
@@ -89,7 +88,7 @@ class PayloadTooLarge(GatewayError):
 
     status = 413
     type = "invalid_request_error"
-    code = "request_too_large"
+    default_code = "request_too_large"
 
 
 class UnsupportedMediaType(GatewayError):
@@ -97,7 +96,7 @@ class UnsupportedMediaType(GatewayError):
 
     status = 415
     type = "invalid_request_error"
-    code = "unsupported_media_type"
+    default_code = "unsupported_media_type"
 
 
 class UpstreamRateLimited(GatewayError):
@@ -105,7 +104,7 @@ class UpstreamRateLimited(GatewayError):
 
     status = 429
     type = "rate_limit_error"
-    code = "rate_limit_exceeded"
+    default_code = "rate_limit_exceeded"
 
 
 class UpstreamFailed(GatewayError):
@@ -113,7 +112,7 @@ class UpstreamFailed(GatewayError):
 
     status = 502
     type = "api_error"
-    code = "upstream_error"
+    default_code = "upstream_error"
 
 
 class UpstreamTimeout(GatewayError):
@@ -121,7 +120,7 @@ class UpstreamTimeout(GatewayError):
 
     status = 504
     type = "api_error"
-    code = "gateway_timeout"
+    default_code = "gateway_timeout"
 
 
 class InternalError(GatewayError):
@@ -129,7 +128,7 @@ class InternalError(GatewayError):
 
     status = 500
     type = "server_error"
-    code = "internal_error"
+    default_code = "internal_error"
 
 
 class ConfigurationError(Exception):

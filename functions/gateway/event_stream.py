@@ -61,9 +61,7 @@ class EventStreamResponse(Response):
     ) -> None:
         self.status_code = 200
         self.background = None
-        self.init_headers(
-            {**headers, "cache-control": "no-cache", "x-accel-buffering": "no"}
-        )
+        self.init_headers({**headers, "cache-control": "no-cache", "x-accel-buffering": "no"})
         self._chunks = chunks
         self._framer = framer
         self._limits = limits
@@ -160,9 +158,9 @@ class _StreamRun:
             return None
         except Exception:
             log.exception("stream failed")
-            error = InternalError("The gateway failed while streaming the response.")
-            await self._finish_with(error)
-            return error
+            internal = InternalError("The gateway failed while streaming the response.")
+            await self._finish_with(internal)
+            return internal
 
     async def _finish_with(self, error: GatewayError) -> None:
         self._closing = True

@@ -37,7 +37,9 @@ async def read_json(request: Request, limit: int) -> object:
     """The body as JSON, refusing anything over `limit` bytes before reading it all."""
     media_type = request.headers.get("content-type", "application/json").split(";")[0].strip()
     if media_type != "application/json" and not media_type.endswith("+json"):
-        raise UnsupportedMediaType("The request body must be JSON (Content-Type: application/json).")
+        raise UnsupportedMediaType(
+            "The request body must be JSON (Content-Type: application/json)."
+        )
     too_large = PayloadTooLarge(f"The request body is larger than {limit} bytes.")
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
@@ -80,9 +82,7 @@ async def retrieve_model(model: str, tenant: Tenant, service: Service) -> dict[s
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {
-                "application/json": {"schema": ChatCompletionRequest.model_json_schema()}
-            },
+            "content": {"application/json": {"schema": ChatCompletionRequest.model_json_schema()}},
         }
     },
 )

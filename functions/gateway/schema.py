@@ -80,8 +80,15 @@ class ChatCompletionRequest(_Open):
 
 _FIELD_NAMES = frozenset(
     name
-    for model in (ChatCompletionRequest, Message, ToolCall, FunctionCall, Tool,
-                  FunctionDefinition, StreamOptions)
+    for model in (
+        ChatCompletionRequest,
+        Message,
+        ToolCall,
+        FunctionCall,
+        Tool,
+        FunctionDefinition,
+        StreamOptions,
+    )
     for name in model.model_fields
 )
 

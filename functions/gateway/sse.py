@@ -34,8 +34,12 @@ class ChunkFramer:
 
     def __init__(self, completion_id: str, created: int, model: str, include_usage: bool) -> None:
         head = orjson.dumps(
-            {"id": completion_id, "object": "chat.completion.chunk", "created": created,
-             "model": model}
+            {
+                "id": completion_id,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": model,
+            }
         )
         self._prefix = b"data: " + head[:-1] + b","
         self._include_usage = include_usage
@@ -71,7 +75,9 @@ class ChunkFramer:
         """What closes a stream the provider finished: finish_reason, usage, [DONE]."""
         out = b""
         if self.finish_reason is None:
-            out += self.frame({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}) or b""
+            out += (
+                self.frame({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}) or b""
+            )
         if self._include_usage and self.usage is not None:
             out += self._prefix + orjson.dumps({"choices": [], "usage": self.usage})[1:] + b"\n\n"
         return out + DONE

@@ -48,14 +48,19 @@ def test_include_usage_adds_one_final_usage_chunk(
 ) -> None:
     upstream.scripts["scripted"] = fake.text(["Hi"])
 
-    chunks = list(client.chat.completions.create(
-        model=model, messages=MESSAGES, stream=True, stream_options={"include_usage": True}
-    ))
+    chunks = list(
+        client.chat.completions.create(
+            model=model, messages=MESSAGES, stream=True, stream_options={"include_usage": True}
+        )
+    )
 
     assert chunks[-1].choices == []
     assert chunks[-1].usage is not None
-    assert (chunks[-1].usage.prompt_tokens, chunks[-1].usage.completion_tokens,
-            chunks[-1].usage.total_tokens) == (5, 7, 12)
+    assert (
+        chunks[-1].usage.prompt_tokens,
+        chunks[-1].usage.completion_tokens,
+        chunks[-1].usage.total_tokens,
+    ) == (5, 7, 12)
     assert all(c.usage is None for c in chunks[:-1])
     assert chunks[-2].choices[0].finish_reason == "stop"
 
@@ -65,12 +70,18 @@ def test_tool_call_fragments_are_streamed_and_assemble(
     client: openai.OpenAI, upstream: FakeUpstream, model: str
 ) -> None:
     upstream.scripts["scripted"] = fake.tool_call("get_weather", '{"city": "Paris"}')
-    tools = [{"type": "function", "function": {"name": "get_weather",
-                                               "parameters": {"type": "object"}}}]
+    tools = [
+        {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}
+    ]
 
-    chunks = list(client.chat.completions.create(
-        model=model, messages=MESSAGES, stream=True, tools=tools  # type: ignore[arg-type]
-    ))
+    chunks = list(
+        client.chat.completions.create(
+            model=model,
+            messages=MESSAGES,
+            stream=True,
+            tools=tools,
+        )
+    )
 
     fragments = [tc for c in chunks if c.choices for tc in c.choices[0].delta.tool_calls or []]
     assert fragments[0].id == "call_1"
@@ -98,8 +109,10 @@ def test_non_streaming_completion_assembles_text_tool_calls_and_usage(
     assert choice.message.role == "assistant"
     assert choice.message.tool_calls is not None
     call = choice.message.tool_calls[0]
-    assert (call.id, call.function.name, call.function.arguments) == (  # type: ignore[union-attr]
-        "call_1", "lookup", '{"q": "x"}'
+    assert (call.id, call.function.name, call.function.arguments) == (
+        "call_1",
+        "lookup",
+        '{"q": "x"}',
     )
     assert completion.usage is not None
     assert completion.usage.total_tokens == 12
@@ -128,17 +141,36 @@ def test_request_parameters_reach_the_provider_but_client_credentials_do_not(
     client: openai.OpenAI, upstream: FakeUpstream, model: str
 ) -> None:
     tools = [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]
-    list(client.chat.completions.create(
-        model=model, messages=MESSAGES, stream=True, temperature=0.25, max_tokens=17,
-        stop=["END"], seed=7, tools=tools, tool_choice="auto",  # type: ignore[arg-type]
-        response_format={"type": "json_object"}, user="u-1", top_p=0.5,
-        extra_body={"top_k": 3},
-    ))
+    list(
+        client.chat.completions.create(
+            model=model,
+            messages=MESSAGES,
+            stream=True,
+            temperature=0.25,
+            max_tokens=17,
+            stop=["END"],
+            seed=7,
+            tools=tools,
+            tool_choice="auto",
+            response_format={"type": "json_object"},
+            user="u-1",
+            top_p=0.5,
+            extra_body={"top_k": 3},
+        )
+    )
 
     sent = upstream.last()
-    expected = {"temperature": 0.25, "max_tokens": 17, "stop": ["END"], "seed": 7,
-                "tools": tools, "tool_choice": "auto", "top_p": 0.5,
-                "response_format": {"type": "json_object"}, "top_k": 3}
+    expected = {
+        "temperature": 0.25,
+        "max_tokens": 17,
+        "stop": ["END"],
+        "seed": 7,
+        "tools": tools,
+        "tool_choice": "auto",
+        "top_p": 0.5,
+        "response_format": {"type": "json_object"},
+        "top_k": 3,
+    }
     if model == "direct":
         # LiteLLM forwards `user` only for models in OpenAI's own catalogue.
         expected["user"] = "u-1"

@@ -60,19 +60,43 @@ def sse(obj: Any) -> bytes:
 def chunk(delta: dict[str, Any] | None = None, finish: str | None = None, **extra: Any) -> bytes:
     """An upstream chunk with the upstream's own (different) id and model."""
     choices = [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish}]
-    return sse({"id": "upstream-id", "object": "chat.completion.chunk", "created": 1,
-                "model": "upstream-model", "choices": choices, **extra})
+    return sse(
+        {
+            "id": "upstream-id",
+            "object": "chat.completion.chunk",
+            "created": 1,
+            "model": "upstream-model",
+            "choices": choices,
+            **extra,
+        }
+    )
 
 
 def usage(prompt: int = 5, completion: int = 7) -> bytes:
-    return sse({"id": "upstream-id", "object": "chat.completion.chunk", "created": 1,
-                "model": "upstream-model", "choices": [],
-                "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
-                          "total_tokens": prompt + completion}})
+    return sse(
+        {
+            "id": "upstream-id",
+            "object": "chat.completion.chunk",
+            "created": 1,
+            "model": "upstream-model",
+            "choices": [],
+            "usage": {
+                "prompt_tokens": prompt,
+                "completion_tokens": completion,
+                "total_tokens": prompt + completion,
+            },
+        }
+    )
 
 
-def text(words: Iterable[str], *, pause: float = 0.0, finish: str = "stop",
-         with_usage: bool = True, ending: Ending = "done") -> Script:
+def text(
+    words: Iterable[str],
+    *,
+    pause: float = 0.0,
+    finish: str = "stop",
+    with_usage: bool = True,
+    ending: Ending = "done",
+) -> Script:
     steps: list[Step] = [chunk({"role": "assistant", "content": ""})]
     for word in words:
         if pause:
@@ -86,15 +110,28 @@ def text(words: Iterable[str], *, pause: float = 0.0, finish: str = "stop",
 
 def tool_call(name: str, arguments: str, call_id: str = "call_1") -> Script:
     half = len(arguments) // 2
-    return Script(steps=[
-        chunk({"role": "assistant", "content": None, "tool_calls": [
-            {"index": 0, "id": call_id, "type": "function",
-             "function": {"name": name, "arguments": ""}}]}),
-        chunk({"tool_calls": [{"index": 0, "function": {"arguments": arguments[:half]}}]}),
-        chunk({"tool_calls": [{"index": 0, "function": {"arguments": arguments[half:]}}]}),
-        chunk({}, "tool_calls"),
-        usage(),
-    ])
+    return Script(
+        steps=[
+            chunk(
+                {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {
+                            "index": 0,
+                            "id": call_id,
+                            "type": "function",
+                            "function": {"name": name, "arguments": ""},
+                        }
+                    ],
+                }
+            ),
+            chunk({"tool_calls": [{"index": 0, "function": {"arguments": arguments[:half]}}]}),
+            chunk({"tool_calls": [{"index": 0, "function": {"arguments": arguments[half:]}}]}),
+            chunk({}, "tool_calls"),
+            usage(),
+        ]
+    )
 
 
 def reasoning(thoughts: Iterable[str], answer: str) -> Script:
@@ -109,8 +146,15 @@ def error(status: int, message: str, headers: dict[str, str] | None = None) -> S
     return Script(status=status, headers=headers or {}, body=body)
 
 
-_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
-            429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
 
 
 class FakeUpstream:
@@ -181,8 +225,12 @@ class FakeUpstream:
                 name, value = line.split(":", 1)
                 headers[name.strip().lower()] = value.strip()
         body = await reader.readexactly(int(headers.get("content-length", "0")))
-        record = Recorded(path=request_line.split(" ")[1], headers=headers,
-                          body=json.loads(body or b"{}"), received_at=time.monotonic())
+        record = Recorded(
+            path=request_line.split(" ")[1],
+            headers=headers,
+            body=json.loads(body or b"{}"),
+            received_at=time.monotonic(),
+        )
         self.requests.append(record)
         script = self.scripts.get(record.body.get("model", ""), text(["Hello", " world"]))
         if script.delay_headers:
@@ -192,21 +240,29 @@ class FakeUpstream:
             writer.write(
                 f"HTTP/1.1 {script.status} {_REASONS.get(script.status, 'Error')}\r\n"
                 f"content-type: application/json\r\ncontent-length: {len(script.body)}\r\n"
-                f"{extra}\r\n".encode() + script.body
+                f"{extra}\r\n".encode()
+                + script.body
             )
             await writer.drain()
             record.finished_at = time.monotonic()
             return b""
-        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
-                     b"transfer-encoding: chunked\r\n\r\n")
+        writer.write(
+            b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+            b"transfer-encoding: chunked\r\n\r\n"
+        )
         gone = asyncio.ensure_future(reader.read(1))
         try:
             return await self._stream(script, record, writer, gone)
         finally:
             gone.cancel()
 
-    async def _stream(self, script: Script, record: Recorded, writer: asyncio.StreamWriter,
-                      gone: asyncio.Future[bytes]) -> bytes | None:
+    async def _stream(
+        self,
+        script: Script,
+        record: Recorded,
+        writer: asyncio.StreamWriter,
+        gone: asyncio.Future[bytes],
+    ) -> bytes | None:
         def client_left() -> bool:
             if gone.done() and record.client_gone_at is None:
                 record.client_gone_at = time.monotonic()

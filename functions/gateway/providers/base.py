@@ -9,6 +9,7 @@ the same way for every provider.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -33,11 +34,11 @@ class UpstreamRequest:
 class ChunkStream(Protocol):
     """An open upstream stream. `aclose()` releases the connection; always call it."""
 
-    def __aiter__(self) -> ChunkStream: ...
+    def __aiter__(self) -> AsyncIterator[Chunk]: ...
 
-    async def __anext__(self) -> Chunk: ...
+    def __anext__(self) -> Awaitable[Chunk]: ...
 
-    async def aclose(self) -> None: ...
+    def aclose(self) -> Awaitable[None]: ...
 
 
 class Provider(Protocol):

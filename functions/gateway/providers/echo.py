@@ -46,8 +46,11 @@ class EchoProvider:
     async def _stream(self, messages: list[dict[str, Any]]) -> AsyncGenerator[Chunk, None]:
         words = echo_reply(messages).split(" ")
         prompt_tokens = sum(len(_text(m.get("content")).split()) for m in messages)
-        yield {"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""},
-                            "finish_reason": None}]}
+        yield {
+            "choices": [
+                {"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}
+            ]
+        }
         for i, word in enumerate(words):
             if self._delay:
                 await asyncio.sleep(self._delay)

@@ -144,7 +144,9 @@ class LiteLLMChunkStream:
         chunk: Chunk = {"choices": [_choice(c) for c in item.choices]}
         usage = getattr(item, "usage", None)
         if usage is not None:
-            chunk["usage"] = usage if isinstance(usage, dict) else usage.model_dump(exclude_none=True)
+            chunk["usage"] = (
+                usage if isinstance(usage, dict) else usage.model_dump(exclude_none=True)
+            )
         return chunk
 
     async def aclose(self) -> None:

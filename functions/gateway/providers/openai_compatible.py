@@ -64,7 +64,9 @@ class OpenAICompatibleProvider:
             headers["authorization"] = "Bearer " + route.api_key.reveal()
         secrets = (route.api_key.reveal(),) if route.api_key else ()
         client = self._http()
-        http_request = client.build_request("POST", url, content=orjson.dumps(body), headers=headers)
+        http_request = client.build_request(
+            "POST", url, content=orjson.dumps(body), headers=headers
+        )
         try:
             async with asyncio.timeout(request.timeout_seconds):
                 response = await client.send(http_request, stream=True)
@@ -165,7 +167,9 @@ class UpstreamEventStream:
             error = chunk["error"]
             message = error.get("message") if isinstance(error, dict) else error
             detail = redact(message if isinstance(message, str) else "", self._secrets)
-            raise UpstreamFailed("The provider reported an error" + (f": {detail}" if detail else "."))
+            raise UpstreamFailed(
+                "The provider reported an error" + (f": {detail}" if detail else ".")
+            )
         for field in _OWN_FIELDS:
             chunk.pop(field, None)
         return chunk

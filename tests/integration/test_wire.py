@@ -1,0 +1,169 @@
+"""The bytes on the wire: SSE framing, keep-alives, in-stream errors, disconnects."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+
+import httpx
+import openai
+import pytest
+
+from gateway.config import Settings
+from tests.conftest import TENANT_KEY, gateway_env
+from tests.support import fake_upstream as fake
+from tests.support.fake_upstream import FakeUpstream, Pause
+from tests.support.servers import serve
+
+AUTH = {"authorization": f"Bearer {TENANT_KEY}"}
+BODY = {"messages": [{"role": "user", "content": "Say hello"}], "stream": True}
+
+
+def events(raw: bytes) -> list[bytes]:
+    assert raw.endswith(b"\n\n")
+    return raw[:-2].split(b"\n\n")
+
+
+@pytest.mark.parametrize("model", ["direct", "via-litellm", "echo"])
+def test_stream_is_framed_as_data_events_ending_with_done(
+    gateway_url: str, upstream: FakeUpstream, model: str
+) -> None:
+    upstream.scripts["scripted"] = fake.text(["Hello", " world"])
+
+    response = httpx.post(
+        f"{gateway_url}/v1/chat/completions", headers=AUTH, json={**BODY, "model": model}
+    )
+
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/event-stream; charset=utf-8"
+    assert response.headers["cache-control"] == "no-cache"
+    frames = events(response.content)
+    assert frames[-1] == b"data: [DONE]"
+    for frame in frames[:-1]:
+        assert frame.startswith(b'data: {"id":"chatcmpl-')
+        assert b"\n" not in frame
+        chunk = json.loads(frame[6:])
+        assert list(chunk)[:4] == ["id", "object", "created", "model"]
+        assert chunk["id"] == response.headers["x-request-id"]
+        assert "usage" not in chunk
+
+
+def test_keepalive_comments_flow_while_the_upstream_is_silent(upstream: FakeUpstream) -> None:
+    script = fake.text(["Hello"])
+    script.steps.insert(1, Pause(0.75))
+    upstream.scripts["scripted"] = script
+    settings = Settings.from_env(gateway_env(upstream.url, GATEWAY_KEEPALIVE_SECONDS="0.2"))
+
+    with (
+        serve(settings) as url,
+        httpx.stream(
+            "POST", f"{url}/v1/chat/completions", headers=AUTH, json={**BODY, "model": "direct"}
+        ) as response,
+    ):
+        arrivals = [(time.monotonic(), part) for part in response.iter_raw()]
+
+    raw = b"".join(part for _, part in arrivals)
+    assert raw.count(b": keep-alive\n\n") >= 2
+    frames = events(raw)
+    assert frames[0].startswith(b"data: {")  # the role chunk came before the silence
+    assert frames[-1] == b"data: [DONE]"
+    keepalive_times = [t for t, part in arrivals if part == b": keep-alive\n\n"]
+    assert keepalive_times, "keep-alives arrived merged with other events"
+    # And the SDK reads straight through them.
+    with serve(settings) as url:
+        client = openai.OpenAI(base_url=f"{url}/v1", api_key=TENANT_KEY, max_retries=0)
+        chunks = list(
+            client.chat.completions.create(
+                model="direct",
+                messages=BODY["messages"],
+                stream=True,
+            )
+        )
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == "Hello"
+
+
+@pytest.mark.parametrize("model", ["direct", "via-litellm"])
+def test_failure_after_first_byte_is_one_error_event_the_sdk_raises(
+    client: openai.OpenAI, gateway_url: str, upstream: FakeUpstream, model: str
+) -> None:
+    upstream.scripts["scripted"] = fake.text(["Hello", " world"], ending="close")
+
+    raw = httpx.post(
+        f"{gateway_url}/v1/chat/completions", headers=AUTH, json={**BODY, "model": model}
+    ).content
+    frames = events(raw)
+    error = json.loads(frames[-1][6:])
+    assert set(error) == {"error"}
+    assert set(error["error"]) == {"message", "type", "param", "code"}
+    assert error["error"]["code"] == "upstream_error"
+    assert b"[DONE]" not in raw
+
+    stream = client.chat.completions.create(
+        model=model,
+        messages=BODY["messages"],
+        stream=True,
+    )
+    with pytest.raises(openai.APIError) as raised:
+        for _ in stream:
+            pass
+    assert raised.value.message == error["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        (fake.Script(steps=[fake.chunk({"content": "x"}), b"data: {not json\n\n"]), "not JSON"),
+        (
+            fake.Script(steps=[fake.chunk({"content": "x"}), fake.sse({"choices": "nope"})]),
+            "wrong shape",
+        ),
+        (
+            fake.Script(
+                steps=[
+                    fake.chunk({"content": "x"}),
+                    fake.sse({"error": {"message": "model overloaded"}}),
+                ]
+            ),
+            "model overloaded",
+        ),
+        (fake.text(["a"], ending="eof"), "before it was complete"),
+    ],
+)
+def test_broken_upstream_streams_end_with_an_error_event(
+    gateway_url: str, upstream: FakeUpstream, script: fake.Script, expected: str
+) -> None:
+    upstream.scripts["scripted"] = script
+
+    raw = httpx.post(
+        f"{gateway_url}/v1/chat/completions", headers=AUTH, json={**BODY, "model": "direct"}
+    ).content
+
+    error = json.loads(events(raw)[-1][6:])["error"]
+    assert expected in error["message"]
+    assert error["type"] == "api_error"
+
+
+@pytest.mark.parametrize("model", ["direct", "via-litellm"])
+def test_client_disconnect_cancels_the_upstream_within_a_second(
+    gateway_url: str, upstream: FakeUpstream, model: str
+) -> None:
+    upstream.scripts["scripted"] = fake.Script(
+        steps=[fake.chunk({"role": "assistant", "content": "partial"})], ending="hang"
+    )
+    host, port = gateway_url.removeprefix("http://").split(":")
+    body = json.dumps({**BODY, "model": model}).encode()
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(
+            b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+            + f"authorization: Bearer {TENANT_KEY}\r\ncontent-length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        received = b""
+        while b"partial" not in received:
+            received += sock.recv(65536)
+        closed_at = time.monotonic()
+
+    record = upstream.wait_gone(timeout=3)
+    assert record.client_gone_at is not None, "the upstream request was never cancelled"
+    assert record.client_gone_at - closed_at < 1.0

@@ -1,0 +1,131 @@
+"""The per-request cache keys: stable, order-independent, tenant-separated."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import httpx
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gateway.cache_keys import compute_cache_keys
+from gateway.config import derive_hash_key
+from tests.conftest import OTHER_TENANT_KEY, TENANT_KEY
+
+KEY = derive_hash_key("test-key")
+REQUEST = {
+    "model": "gpt-4o-mini",
+    "messages": [{"role": "user", "content": "Hello"}],
+    "temperature": 0.2,
+    "stream": True,
+    "tools": [{"type": "function", "function": {"name": "f", "parameters": {}}}],
+}
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=10,
+)
+
+
+def reorder(value: object) -> object:
+    """The same JSON with every object's keys in reverse order."""
+    if isinstance(value, dict):
+        return {k: reorder(value[k]) for k in reversed(list(value))}
+    if isinstance(value, list):
+        return [reorder(v) for v in value]
+    return value
+
+
+@given(st.dictionaries(st.text(max_size=6), json_values, max_size=6))
+def test_key_order_does_not_change_any_hash(request: dict[str, object]) -> None:
+    body = {"model": "m", "messages": [], **request}
+    assert compute_cache_keys("t", body, KEY) == compute_cache_keys("t", reorder(body), KEY)
+
+
+def test_same_request_same_hashes_in_another_process() -> None:
+    code = (
+        "import json, sys; from gateway.cache_keys import compute_cache_keys;"
+        "from gateway.config import derive_hash_key;"
+        "k = compute_cache_keys('acme', json.loads(sys.argv[1]), derive_hash_key('test-key'));"
+        "print(k.tenant_id_hash, k.context_hash, k.semantic_text)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(REQUEST)],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": "functions", "PYTHONHASHSEED": "random"},
+    )
+    here = compute_cache_keys("acme", REQUEST, KEY)
+    assert out.stdout.split(" ", 2) == [
+        str(here.tenant_id_hash),
+        str(here.context_hash),
+        here.semantic_text + "\n",
+    ]
+
+
+def test_tenants_get_different_tenant_hashes_for_the_same_request() -> None:
+    a = compute_cache_keys("acme", REQUEST, KEY)
+    b = compute_cache_keys("globex", REQUEST, KEY)
+    assert a.tenant_id_hash != b.tenant_id_hash
+    assert a.context_hash == b.context_hash  # the request is the same; the tenant hash differs
+    assert 0 <= a.tenant_id_hash < 2**64
+    assert 0 <= a.context_hash < 2**64
+
+
+def test_hash_key_changes_the_tenant_hash() -> None:
+    assert (
+        compute_cache_keys("acme", REQUEST, KEY).tenant_id_hash
+        != compute_cache_keys("acme", REQUEST, derive_hash_key("other")).tenant_id_hash
+    )
+
+
+def test_semantic_text_keeps_what_is_asked_and_drops_sampling_and_delivery() -> None:
+    keys = compute_cache_keys(
+        "acme",
+        {**REQUEST, "user": "u", "max_tokens": 5, "response_format": {"type": "json_object"}},
+        KEY,
+    )
+
+    assert json.loads(keys.semantic_text) == {
+        "messages": REQUEST["messages"],
+        "model": "gpt-4o-mini",
+        "tools": REQUEST["tools"],
+        "response_format": {"type": "json_object"},
+    }
+    assert keys.semantic_text == json.dumps(
+        json.loads(keys.semantic_text), sort_keys=True, separators=(",", ":")
+    )
+    hot = compute_cache_keys("acme", {**REQUEST, "temperature": 1.5}, KEY)
+    assert hot.semantic_text == compute_cache_keys("acme", REQUEST, KEY).semantic_text
+    assert hot.context_hash != compute_cache_keys("acme", REQUEST, KEY).context_hash
+
+
+def test_responses_carry_the_hashes_and_they_differ_by_tenant(gateway_url: str) -> None:
+    body = {"model": "echo", "messages": [{"role": "user", "content": "same"}]}
+    a = httpx.post(
+        f"{gateway_url}/v1/chat/completions",
+        json=body,
+        headers={"authorization": f"Bearer {TENANT_KEY}"},
+    )
+    b = httpx.post(
+        f"{gateway_url}/v1/chat/completions",
+        json=body,
+        headers={"authorization": f"Bearer {OTHER_TENANT_KEY}"},
+    )
+    a2 = httpx.post(
+        f"{gateway_url}/v1/chat/completions",
+        json=dict(reversed(body.items())),
+        headers={"authorization": f"Bearer {TENANT_KEY}"},
+    )
+
+    assert a.headers["x-gateway-tenant-hash"] != b.headers["x-gateway-tenant-hash"]
+    assert a.headers["x-gateway-context-hash"] == b.headers["x-gateway-context-hash"]
+    assert a.headers["x-gateway-tenant-hash"] == a2.headers["x-gateway-tenant-hash"]
+    assert a.headers["x-gateway-context-hash"] == a2.headers["x-gateway-context-hash"]
+    assert len(a.headers["x-gateway-tenant-hash"]) == 16
