@@ -6,6 +6,7 @@ runtime calls (buffered), and whose `.app` the streaming runtime layer serves (s
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,6 +15,7 @@ from mangum import Mangum
 
 from gateway.completions import CompletionService
 from gateway.config import Settings
+from gateway.config_source import load_environment
 from gateway.http_errors import install_error_handlers
 from gateway.providers import Providers
 from gateway.routes import router
@@ -21,7 +23,9 @@ from gateway.tenants import KeyStore
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or Settings.from_env()
+    """The app for `settings`; by default read from the environment and, if one is named,
+    an SSM parameter or secret (a failure there stops the start: fail fast)."""
+    settings = settings or Settings.from_env(load_environment(os.environ))
     providers = Providers(settings)
 
     @asynccontextmanager

@@ -1,15 +1,28 @@
-"""The structured request log: one JSON line per request, hashes only, never text or keys."""
+"""The request log and metrics: one JSON line and one EMF record per request.
+
+Both are written when the request ends (for a stream, after its last byte), so neither
+delays the first byte. They carry hashes and figures only: never message text or keys.
+`POWERTOOLS_SERVICE_NAME` and `POWERTOOLS_METRICS_NAMESPACE` override the defaults;
+`POWERTOOLS_DEV=true` (set by `scripts/serve`) pretty-prints logs and mutes metrics.
+"""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from gateway.context import RequestContext
 from gateway.errors import GatewayError
 
-logger = Logger(service="llm-gateway")  # POWERTOOLS_SERVICE_NAME overrides the name
+SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or "llm-gateway"
+NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "LLMGateway"
+
+logger = Logger(service=SERVICE)
+metrics = Metrics(service=SERVICE, namespace=NAMESPACE)
+_cold_start = True
 
 
 def log_request(
@@ -24,8 +37,11 @@ def log_request(
     usage: dict[str, Any] | None = None,
     disconnected: bool = False,
 ) -> None:
+    global _cold_start
     fields: dict[str, Any] = {"status": status, "stream": stream, "chunks": chunks}
+    duration_ms = ttft_ms = None
     if context is not None:
+        duration_ms = round((ended_at - context.started) * 1000, 1)
         fields |= {
             "request_id": context.request_id,
             "lambda_request_id": context.lambda_request_id,
@@ -33,10 +49,10 @@ def log_request(
             "context_hash": context.cache_keys.context_hex,
             "model": context.route.name,
             "provider": context.route.provider,
-            "duration_ms": round((ended_at - context.started) * 1000, 1),
+            "duration_ms": duration_ms,
         }
         if first_chunk_at is not None:
-            fields["ttft_ms"] = round((first_chunk_at - context.started) * 1000, 1)
+            ttft_ms = fields["ttft_ms"] = round((first_chunk_at - context.started) * 1000, 1)
     if error is not None:
         fields["error_type"] = type(error).__name__
         fields["error_code"] = error.code
@@ -45,4 +61,25 @@ def log_request(
     if usage:
         fields["prompt_tokens"] = usage.get("prompt_tokens")
         fields["completion_tokens"] = usage.get("completion_tokens")
+    if _cold_start:
+        fields["cold_start"] = True
     logger.info("chat.completions", extra=fields)
+
+    metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
+    if _cold_start:
+        metrics.add_metric(name="ColdStart", unit=MetricUnit.Count, value=1)
+    if ttft_ms is not None:
+        metrics.add_metric(name="TimeToFirstToken", unit=MetricUnit.Milliseconds, value=ttft_ms)
+    if stream and duration_ms is not None:
+        metrics.add_metric(name="StreamDuration", unit=MetricUnit.Milliseconds, value=duration_ms)
+    metrics.flush_metrics()
+    if error is not None:
+        with single_metric(
+            name="Errors",
+            unit=MetricUnit.Count,
+            value=1,
+            namespace=NAMESPACE,
+            default_dimensions={"service": SERVICE},
+        ) as metric:
+            metric.add_dimension(name="ErrorType", value=error.code or "unknown")
+    _cold_start = False
