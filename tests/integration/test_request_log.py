@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 import httpx
 import pytest
@@ -75,3 +76,58 @@ def test_errors_are_logged_once_with_their_type(
     assert "tenant_id_hash" in line
     for secret in (SECRET_TEXT, TENANT_KEY, PROVIDER_KEY):
         assert secret not in output
+
+
+def emf_records(output: str) -> list[dict[str, Any]]:
+    return [
+        json.loads(line)
+        for line in output.splitlines()
+        if line.startswith("{") and '"_aws"' in line
+    ]
+
+
+def metric_names(record: dict[str, Any]) -> set[str]:
+    return {m["Name"] for d in record["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]}
+
+
+def test_metrics_are_emitted_as_emf_after_the_stream(
+    gateway_url: str,
+    upstream: FakeUpstream,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    upstream.scripts["scripted"] = fake.text(["Hi"])
+    capsys.readouterr()
+
+    httpx.post(
+        f"{gateway_url}/v1/chat/completions",
+        headers={"authorization": f"Bearer {TENANT_KEY}"},
+        json={"model": "direct", "stream": True, "messages": [{"role": "user", "content": "x"}]},
+    )
+    read_log(caplog)
+
+    [record] = emf_records(capsys.readouterr().out)
+    assert {"Requests", "TimeToFirstToken", "StreamDuration"} <= metric_names(record)
+    assert record["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "LLMGateway"
+    assert record["Requests"] == 1.0
+
+
+def test_errors_are_counted_by_type(
+    gateway_url: str,
+    upstream: FakeUpstream,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    upstream.scripts["scripted"] = fake.error(429, "slow")
+    capsys.readouterr()
+
+    httpx.post(
+        f"{gateway_url}/v1/chat/completions",
+        headers={"authorization": f"Bearer {TENANT_KEY}"},
+        json={"model": "direct", "messages": [{"role": "user", "content": "x"}]},
+    )
+    read_log(caplog)
+
+    records = emf_records(capsys.readouterr().out)
+    [errors] = [r for r in records if "Errors" in metric_names(r)]
+    assert errors["ErrorType"] == "rate_limit_exceeded"
