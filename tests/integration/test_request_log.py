@@ -109,7 +109,7 @@ def test_metrics_are_emitted_as_emf_after_the_stream(
     [record] = emf_records(capsys.readouterr().out)
     assert {"Requests", "TimeToFirstToken", "StreamDuration"} <= metric_names(record)
     assert record["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "LLMGateway"
-    assert record["Requests"] == 1.0
+    assert record["Requests"] == [1.0]
 
 
 def test_errors_are_counted_by_type(
