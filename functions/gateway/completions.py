@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from functools import partial
 from typing import Any
 
@@ -13,14 +14,20 @@ from starlette.responses import Response
 from gateway.aggregate import collect
 from gateway.config import ModelRoute, Settings, TenantConfig
 from gateway.context import RequestContext
-from gateway.errors import ModelNotFound, UpstreamTimeout
+from gateway.errors import (
+    ModelNotFound,
+    UpstreamFailed,
+    UpstreamRateLimited,
+    UpstreamTimeout,
+)
 from gateway.event_stream import EventStreamResponse, StreamLimits, StreamOutcome
 from gateway.observability import log_request
 from gateway.providers import Providers
-from gateway.providers.base import UpstreamRequest
+from gateway.providers.base import ChunkStream, UpstreamRequest
 from gateway.schema import parse_chat_request
 from gateway.sse import ChunkFramer
 
+RETRY_BACKOFF_SECONDS = 0.2
 # Fields each provider sets itself; every other field the client sent is passed on.
 _GATEWAY_FIELDS = frozenset({"model", "stream", "stream_options"})
 
@@ -55,16 +62,8 @@ class CompletionService:
         )
         request.state.context = context  # for the error log, should anything fail now
         loop = asyncio.get_running_loop()
-        chunks = await self._providers.for_route(route).open(
-            UpstreamRequest(
-                route=route,
-                params={k: v for k, v in body.items() if k not in _GATEWAY_FIELDS},
-                timeout_seconds=max(
-                    0.001,
-                    min(self._settings.upstream_timeout_seconds, context.deadline - loop.time()),
-                ),
-            )
-        )
+        params = {k: v for k, v in body.items() if k not in _GATEWAY_FIELDS}
+        chunks = await self._open(context, params)
         if parsed.stream:
             return EventStreamResponse(
                 chunks,
@@ -91,6 +90,33 @@ class CompletionService:
         return Response(
             orjson.dumps(completion), media_type="application/json", headers=context.headers()
         )
+
+    async def _open(self, context: RequestContext, params: dict[str, Any]) -> ChunkStream:
+        """Open the upstream stream. Nothing has reached the client yet, so a failure may be
+        tried again: on the route's fallback at once if it has one, otherwise once more on
+        the same route after a short backoff when the failure is transient."""
+        route = context.route
+        try:
+            return await self._open_route(route, context, params)
+        except (UpstreamFailed, UpstreamRateLimited, UpstreamTimeout) as error:
+            if route.fallback is not None:
+                route = self._settings.models[route.fallback]
+            elif error.retryable and self._time_left(context) > 2 * RETRY_BACKOFF_SECONDS:
+                await asyncio.sleep(RETRY_BACKOFF_SECONDS * (0.5 + random.random()))  # noqa: S311
+            else:
+                raise
+        return await self._open_route(route, context, params)
+
+    async def _open_route(
+        self, route: ModelRoute, context: RequestContext, params: dict[str, Any]
+    ) -> ChunkStream:
+        timeout = min(self._settings.upstream_timeout_seconds, self._time_left(context))
+        upstream = UpstreamRequest(route=route, params=params, timeout_seconds=max(0.001, timeout))
+        return await self._providers.for_route(route).open(upstream)
+
+    @staticmethod
+    def _time_left(context: RequestContext) -> float:
+        return context.deadline - asyncio.get_running_loop().time()
 
 
 def _log_stream(context: RequestContext, outcome: StreamOutcome) -> None:

@@ -52,6 +52,8 @@ class ModelRoute:
     provider: ProviderKind
     api_base: str | None = None
     api_key: Secret | None = None
+    fallback: str | None = None
+    """Another route to try when this one fails before the first byte."""
 
     @property
     def upstream_model(self) -> str:
@@ -204,7 +206,7 @@ def _default_provider(model: str) -> ProviderKind:
 
 
 def parse_models(text: str, env: Mapping[str, str]) -> Mapping[str, ModelRoute]:
-    """Parse `{"public-name": {"model": ..., "api_base"?, "api_key_env"?, "provider"?}}`.
+    """Parse `{"name": {"model": ..., "api_base"?, "api_key_env"?, "provider"?, "fallback"?}}`.
 
     Provider keys are read from the variables the routes name, here, once.
     """
@@ -232,7 +234,21 @@ def parse_models(text: str, env: Mapping[str, str]) -> Mapping[str, ModelRoute]:
             raise ConfigurationError(f"GATEWAY_MODELS: {name!r} api_base must be a string")
         if provider == "openai-compatible" and not api_base and not model.startswith("openai/"):
             raise ConfigurationError(f"GATEWAY_MODELS: {name!r} needs an api_base")
+        fallback = entry.get("fallback")
+        if fallback is not None and not isinstance(fallback, str):
+            raise ConfigurationError(f"GATEWAY_MODELS: {name!r} fallback must be a model name")
         routes[name] = ModelRoute(
-            name=name, model=model, provider=provider, api_base=api_base, api_key=api_key
+            name=name,
+            model=model,
+            provider=provider,
+            api_base=api_base,
+            api_key=api_key,
+            fallback=fallback,
         )
+    for route in routes.values():
+        if route.fallback is not None and route.fallback not in routes.keys() - {route.name}:
+            raise ConfigurationError(
+                f"GATEWAY_MODELS: {route.name!r} falls back to {route.fallback!r}, "
+                "which is not another configured model"
+            )
     return MappingProxyType(routes)

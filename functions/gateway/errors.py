@@ -16,6 +16,8 @@ class GatewayError(Exception):
     status: ClassVar[int] = 500
     type: ClassVar[str] = "server_error"
     default_code: ClassVar[str] = "internal_error"
+    retryable: ClassVar[bool] = False
+    """Whether another attempt (before the first byte) may succeed."""
 
     def __init__(
         self,
@@ -113,6 +115,13 @@ class UpstreamFailed(GatewayError):
     status = 502
     type = "api_error"
     default_code = "upstream_error"
+    retryable = True
+
+
+class UpstreamCredentialsRejected(UpstreamFailed):
+    """The provider refused the gateway's own key: an operator problem, not transient."""
+
+    retryable = False
 
 
 class UpstreamTimeout(GatewayError):

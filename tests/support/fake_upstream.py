@@ -161,7 +161,8 @@ class FakeUpstream:
     """Runs in its own thread and loop; `url` is its OpenAI-style base URL."""
 
     def __init__(self) -> None:
-        self.scripts: dict[str, Script] = {}
+        self.scripts: dict[str, Script | list[Script]] = {}
+        """Per upstream model: a script, or a list played one per request (the last stays)."""
         self.requests: list[Recorded] = []
         self._loop = asyncio.new_event_loop()
         self._server: asyncio.Server | None = None
@@ -203,6 +204,12 @@ class FakeUpstream:
             time.sleep(0.01)
         return self.last()
 
+    def _script_for(self, model: str) -> Script:
+        script = self.scripts.get(model, text(["Hello", " world"]))
+        if isinstance(script, list):
+            return script.pop(0) if len(script) > 1 else script[0]
+        return script
+
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             leftover: bytes | None = b""
@@ -232,7 +239,7 @@ class FakeUpstream:
             received_at=time.monotonic(),
         )
         self.requests.append(record)
-        script = self.scripts.get(record.body.get("model", ""), text(["Hello", " world"]))
+        script = self._script_for(record.body.get("model", ""))
         if script.delay_headers:
             await asyncio.sleep(script.delay_headers)
         if script.status != 200:

@@ -11,14 +11,9 @@ import os
 from types import ModuleType
 from typing import Any
 
-from gateway.errors import (
-    GatewayError,
-    InvalidRequest,
-    UpstreamFailed,
-    UpstreamRateLimited,
-    UpstreamTimeout,
-)
+from gateway.errors import GatewayError, UpstreamFailed, UpstreamTimeout
 from gateway.providers.base import Chunk, UpstreamRequest
+from gateway.providers.upstream_errors import NO_ANSWER, UNREACHABLE, error_for_status
 from gateway.redaction import redact
 
 _DELTA_TEXT_FIELDS = ("role", "content", "reasoning_content", "refusal")
@@ -63,7 +58,7 @@ class LiteLLMProvider:
                     num_retries=0,
                 )
         except TimeoutError:
-            raise UpstreamTimeout("The provider did not answer in time.") from None
+            raise UpstreamTimeout(NO_ANSWER) from None
         except Exception as exc:
             raise map_litellm_error(exc, secrets) from None
         return LiteLLMChunkStream(stream, secrets)
@@ -78,32 +73,18 @@ def map_litellm_error(exc: Exception, secrets: tuple[str, ...]) -> GatewayError:
     if isinstance(exc, GatewayError):
         return exc
     if isinstance(exc, litellm.Timeout):
-        return UpstreamTimeout("The provider did not answer in time.")
+        return UpstreamTimeout(NO_ANSWER)
     if isinstance(exc, litellm.APIConnectionError):
-        return UpstreamFailed("The provider could not be reached.")
+        return UpstreamFailed(UNREACHABLE)
     status = getattr(exc, "status_code", None)
-    message = getattr(exc, "message", "")
+    if not isinstance(status, int):
+        return UpstreamFailed("The provider failed.")
+    message = str(getattr(exc, "message", "") or "")
     # LiteLLM prefixes the provider's text with its own labels ("...Exception - text").
-    detail = redact(str(message).rsplit(" - ", 1)[-1][:500], secrets) if message else ""
-    if status == 429:
-        response = getattr(exc, "response", None)
-        retry_after = response.headers.get("retry-after") if response is not None else None
-        return UpstreamRateLimited(
-            "The provider is rate limiting requests" + (f": {detail}" if detail else "."),
-            headers={"retry-after": retry_after} if retry_after else None,
-        )
-    if status in (401, 403):
-        return UpstreamFailed("The provider refused the gateway's credentials.")
-    if status == 408:
-        return UpstreamTimeout("The provider timed out.")
-    if isinstance(status, int) and 400 <= status < 500:
-        return InvalidRequest(
-            "The provider rejected the request" + (f": {detail}" if detail else "."),
-            code="upstream_invalid_request",
-        )
-    if isinstance(status, int):
-        return UpstreamFailed(f"The provider failed with status {status}.")
-    return UpstreamFailed("The provider failed.")
+    detail = redact(message.rsplit(" - ", 1)[-1][:500], secrets)
+    response = getattr(exc, "response", None)
+    retry_after = response.headers.get("retry-after") if response is not None else None
+    return error_for_status(status, detail, retry_after)
 
 
 def _choice(choice: Any) -> dict[str, Any]:

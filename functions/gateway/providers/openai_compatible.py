@@ -13,14 +13,9 @@ import httpx
 import orjson
 
 from gateway.config import Settings
-from gateway.errors import (
-    GatewayError,
-    InvalidRequest,
-    UpstreamFailed,
-    UpstreamRateLimited,
-    UpstreamTimeout,
-)
+from gateway.errors import GatewayError, UpstreamFailed, UpstreamTimeout
 from gateway.providers.base import Chunk, UpstreamRequest
+from gateway.providers.upstream_errors import NO_ANSWER, UNREACHABLE, error_for_status
 from gateway.redaction import redact
 
 OPENAI_API_BASE = "https://api.openai.com/v1"
@@ -72,12 +67,10 @@ class OpenAICompatibleProvider:
                 response = await client.send(http_request, stream=True)
                 if response.status_code != 200:
                     raise await _status_error(response, secrets)
-        except TimeoutError:
-            raise UpstreamTimeout("The provider did not answer in time.") from None
-        except httpx.TimeoutException:
-            raise UpstreamTimeout("The provider did not answer in time.") from None
+        except (TimeoutError, httpx.TimeoutException):
+            raise UpstreamTimeout(NO_ANSWER) from None
         except httpx.HTTPError:
-            raise UpstreamFailed("The provider could not be reached.") from None
+            raise UpstreamFailed(UNREACHABLE) from None
         return UpstreamEventStream(response, secrets)
 
     async def aclose(self) -> None:
@@ -96,24 +89,8 @@ async def _status_error(response: httpx.Response, secrets: tuple[str, ...]) -> G
                 break
     finally:
         await response.aclose()
-    status = response.status_code
     detail = redact(_error_message(raw), secrets)
-    if status == 429:
-        retry_after = response.headers.get("retry-after")
-        return UpstreamRateLimited(
-            "The provider is rate limiting requests" + (f": {detail}" if detail else "."),
-            headers={"retry-after": retry_after} if retry_after else None,
-        )
-    if status in (401, 403):
-        return UpstreamFailed("The provider refused the gateway's credentials.")
-    if status == 408:
-        return UpstreamTimeout("The provider timed out.")
-    if 400 <= status < 500:
-        return InvalidRequest(
-            "The provider rejected the request" + (f": {detail}" if detail else "."),
-            code="upstream_invalid_request",
-        )
-    return UpstreamFailed(f"The provider failed with status {status}.")
+    return error_for_status(response.status_code, detail, response.headers.get("retry-after"))
 
 
 def _error_message(raw: bytes) -> str:
