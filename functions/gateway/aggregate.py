@@ -6,9 +6,15 @@ both kinds of response see the same upstream behaviour, errors and usage.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
-from gateway.errors import UpstreamFailed
+from gateway.errors import (
+    DEADLINE_MESSAGE,
+    UpstreamFailed,
+    UpstreamTimeout,
+    idle_message,
+)
 from gateway.providers.base import Chunk, ChunkStream
 
 _TEXT_FIELDS = ("content", "reasoning_content", "refusal")
@@ -96,12 +102,24 @@ class CompletionBuilder:
         }
 
 
-async def collect(chunks: ChunkStream) -> CompletionBuilder:
-    """Read a whole stream; the caller bounds the time it may take."""
+async def collect(
+    chunks: ChunkStream, idle_timeout_seconds: float, deadline: float
+) -> CompletionBuilder:
+    """Read a whole stream, within the same idle timeout and deadline as a streamed one."""
+    loop = asyncio.get_running_loop()
     builder = CompletionBuilder()
     try:
-        async for chunk in chunks:
-            builder.add(chunk)
+        async with asyncio.timeout(None) as timer:
+            while True:
+                timer.reschedule(min(deadline, loop.time() + idle_timeout_seconds))
+                try:
+                    chunk = await anext(chunks)
+                except StopAsyncIteration:
+                    return builder
+                builder.add(chunk)
+    except TimeoutError:
+        if loop.time() >= deadline:
+            raise UpstreamTimeout(DEADLINE_MESSAGE) from None
+        raise UpstreamTimeout(idle_message(idle_timeout_seconds)) from None
     finally:
         await chunks.aclose()
-    return builder

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from mangum import Mangum
 
 from gateway.completions import CompletionService
@@ -43,6 +44,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.keys = KeyStore(settings.tenants)
     app.state.service = CompletionService(settings, providers)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["authorization", "content-type"],
+            expose_headers=[
+                "x-request-id",
+                "x-gateway-tenant-hash",
+                "x-gateway-context-hash",
+                "retry-after",
+            ],
+        )
     install_error_handlers(app)
     app.include_router(router)
     return app

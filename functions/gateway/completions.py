@@ -63,7 +63,9 @@ class CompletionService:
         request.state.context = context  # for the error log, should anything fail now
         loop = asyncio.get_running_loop()
         params = {k: v for k, v in body.items() if k not in _GATEWAY_FIELDS}
-        chunks = await self._open(context, params)
+        forward = self._settings.forward_headers
+        headers = {k: v for k, v in request.headers.items() if k in forward}
+        chunks = await self._open(context, params, headers)
         if parsed.stream:
             return EventStreamResponse(
                 chunks,
@@ -76,13 +78,7 @@ class CompletionService:
                 context.headers(),
                 on_complete=partial(_log_stream, context),
             )
-        try:
-            async with asyncio.timeout_at(context.deadline):
-                builder = await collect(chunks)
-        except TimeoutError:
-            raise UpstreamTimeout(
-                "Gateway timeout: the response reached the gateway's time limit."
-            ) from None
+        builder = await collect(chunks, self._settings.idle_timeout_seconds, context.deadline)
         log_request(context, status=200, stream=False, ended_at=loop.time(), usage=builder.usage)
         completion: dict[str, Any] = builder.completion(
             context.request_id, context.created, route.name
@@ -91,13 +87,15 @@ class CompletionService:
             orjson.dumps(completion), media_type="application/json", headers=context.headers()
         )
 
-    async def _open(self, context: RequestContext, params: dict[str, Any]) -> ChunkStream:
+    async def _open(
+        self, context: RequestContext, params: dict[str, Any], headers: dict[str, str]
+    ) -> ChunkStream:
         """Open the upstream stream. Nothing has reached the client yet, so a failure may be
         tried again: on the route's fallback at once if it has one, otherwise once more on
         the same route after a short backoff when the failure is transient."""
         route = context.route
         try:
-            return await self._open_route(route, context, params)
+            return await self._open_route(route, context, params, headers)
         except (UpstreamFailed, UpstreamRateLimited, UpstreamTimeout) as error:
             if route.fallback is not None:
                 route = self._settings.models[route.fallback]
@@ -105,13 +103,19 @@ class CompletionService:
                 await asyncio.sleep(RETRY_BACKOFF_SECONDS * (0.5 + random.random()))  # noqa: S311
             else:
                 raise
-        return await self._open_route(route, context, params)
+        return await self._open_route(route, context, params, headers)
 
     async def _open_route(
-        self, route: ModelRoute, context: RequestContext, params: dict[str, Any]
+        self,
+        route: ModelRoute,
+        context: RequestContext,
+        params: dict[str, Any],
+        headers: dict[str, str],
     ) -> ChunkStream:
         timeout = min(self._settings.upstream_timeout_seconds, self._time_left(context))
-        upstream = UpstreamRequest(route=route, params=params, timeout_seconds=max(0.001, timeout))
+        upstream = UpstreamRequest(
+            route=route, params=params, timeout_seconds=max(0.001, timeout), headers=headers
+        )
         return await self._providers.for_route(route).open(upstream)
 
     @staticmethod

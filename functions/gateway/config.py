@@ -86,6 +86,10 @@ class Settings:
     max_stream_seconds: float = 900.0
     deadline_margin_seconds: float = 2.0
     echo_word_delay_seconds: float = 0.0
+    forward_headers: frozenset[str] = frozenset()
+    """Client request headers passed on to providers; nothing else is."""
+    cors_origins: tuple[str, ...] = ()
+    """Browser origins allowed to call the gateway; none by default (CORS closed)."""
     hash_key: bytes = field(default_factory=lambda: derive_hash_key(DEFAULT_HASH_KEY))
 
     @classmethod
@@ -102,8 +106,38 @@ class Settings:
             max_stream_seconds=_positive(env, "GATEWAY_MAX_STREAM_SECONDS", 900.0),
             deadline_margin_seconds=_positive(env, "GATEWAY_DEADLINE_MARGIN_SECONDS", 2.0),
             echo_word_delay_seconds=_number(env, "GATEWAY_ECHO_WORD_DELAY_SECONDS", 0.0, 0.0),
+            forward_headers=parse_forward_headers(env.get("GATEWAY_FORWARD_HEADERS", "")),
+            cors_origins=_names(env.get("GATEWAY_CORS_ORIGINS", "")),
             hash_key=derive_hash_key(env.get("GATEWAY_HASH_KEY") or DEFAULT_HASH_KEY),
         )
+
+
+# Headers that carry credentials or describe the client's own connection.
+NEVER_FORWARDED = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "host",
+        "content-length",
+        "content-type",
+        "transfer-encoding",
+        "connection",
+        "x-api-key",
+        "api-key",
+    }
+)
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(name.strip() for name in text.split(",") if name.strip())
+
+
+def parse_forward_headers(text: str) -> frozenset[str]:
+    names = frozenset(name.lower() for name in _names(text))
+    if refused := sorted(names & NEVER_FORWARDED):
+        raise ConfigurationError(f"GATEWAY_FORWARD_HEADERS may not include {', '.join(refused)}")
+    return names
 
 
 def derive_hash_key(configured: str) -> bytes:

@@ -132,6 +132,13 @@ class UpstreamTimeout(GatewayError):
     default_code = "gateway_timeout"
 
 
+DEADLINE_MESSAGE = "Gateway timeout: the response reached the gateway's time limit."
+
+
+def idle_message(seconds: float) -> str:
+    return f"Gateway timeout: the provider sent nothing for {seconds:g} seconds."
+
+
 class InternalError(GatewayError):
     """A bug: the message is generic, details go to the log only."""
 

@@ -21,7 +21,13 @@ from typing import Any
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from gateway.errors import GatewayError, InternalError, UpstreamTimeout
+from gateway.errors import (
+    DEADLINE_MESSAGE,
+    GatewayError,
+    InternalError,
+    UpstreamTimeout,
+    idle_message,
+)
 from gateway.providers.base import ChunkStream
 from gateway.sse import KEEPALIVE, ChunkFramer, error_event
 
@@ -102,7 +108,8 @@ class _StreamRun:
     ) -> None:
         error: GatewayError | None = None
         watcher = asyncio.create_task(self._watch_disconnect(receive))
-        self._timer = self._loop.call_later(self._limits.keepalive_seconds, self._tick)
+        first_tick = min(self._limits.keepalive_seconds, self._limits.idle_timeout_seconds)
+        self._timer = self._loop.call_later(first_tick, self._tick)
         deadline = self._loop.call_at(self._limits.deadline, self._on_deadline)
         try:
             await self._send({"type": "http.response.start", "status": 200, "headers": headers})
@@ -193,9 +200,7 @@ class _StreamRun:
         self._task.cancel()
 
     def _on_deadline(self) -> None:
-        self._interrupt(
-            UpstreamTimeout("Gateway timeout: the response reached the gateway's time limit.")
-        )
+        self._interrupt(UpstreamTimeout(DEADLINE_MESSAGE))
 
     def _tick(self) -> None:
         """Send a keep-alive if nothing was written for a while; end an idle stream."""
@@ -205,12 +210,7 @@ class _StreamRun:
         limits = self._limits
         idle_until = self._last_upstream + limits.idle_timeout_seconds
         if now >= idle_until:
-            self._interrupt(
-                UpstreamTimeout(
-                    f"Gateway timeout: the provider sent nothing for "
-                    f"{limits.idle_timeout_seconds:g} seconds."
-                )
-            )
+            self._interrupt(UpstreamTimeout(idle_message(limits.idle_timeout_seconds)))
             return
         if now - self._last_write >= limits.keepalive_seconds and not self._lock.locked():
             self._last_write = now

@@ -24,8 +24,12 @@ def url(upstream: FakeUpstream) -> Iterator[str]:
         {
             "single": {"model": "openai/single", "api_base": upstream.url},
             "primary": {"model": "openai/primary", "api_base": upstream.url, "fallback": "backup"},
-            "backup": {"model": "openai/backup", "api_base": upstream.url, "provider": "litellm",
-                   "api_key_env": "FAKE_PROVIDER_KEY"},
+            "backup": {
+                "model": "openai/backup",
+                "api_base": upstream.url,
+                "provider": "litellm",
+                "api_key_env": "FAKE_PROVIDER_KEY",
+            },
         }
     )
     with serve(Settings.from_env(env)) as served:

@@ -29,6 +29,8 @@ class UpstreamRequest:
     route: ModelRoute
     params: dict[str, Any]
     timeout_seconds: float
+    headers: dict[str, str]
+    """Client headers on the operator's allow-list (`GATEWAY_FORWARD_HEADERS`)."""
 
 
 class ChunkStream(Protocol):

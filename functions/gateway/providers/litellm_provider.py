@@ -54,6 +54,7 @@ class LiteLLMProvider:
                     api_key=api_key,
                     stream=True,
                     stream_options={"include_usage": True},
+                    extra_headers=request.headers or None,
                     max_retries=0,
                     num_retries=0,
                 )

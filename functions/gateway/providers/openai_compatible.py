@@ -54,7 +54,11 @@ class OpenAICompatibleProvider:
             "stream": True,
             "stream_options": {"include_usage": True},
         }
-        headers = {"content-type": "application/json", "accept": "text/event-stream"}
+        headers = {
+            **request.headers,
+            "content-type": "application/json",
+            "accept": "text/event-stream",
+        }
         if route.api_key is not None:
             headers["authorization"] = "Bearer " + route.api_key.reveal()
         secrets = (route.api_key.reveal(),) if route.api_key else ()
