@@ -13,6 +13,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 from gateway.context import RequestContext
 from gateway.errors import GatewayError
@@ -22,6 +23,8 @@ NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "LLMGateway"
 
 logger = Logger(service=SERVICE)
 metrics = Metrics(service=SERVICE, namespace=NAMESPACE)
+# Powertools keeps buffering (and flushes every 100 values) even when metrics are disabled.
+METRICS_ENABLED = not is_metrics_disabled()
 _cold_start = True
 
 
@@ -65,13 +68,21 @@ def log_request(
         fields["cold_start"] = True
     logger.info("chat.completions", extra=fields)
 
+    if METRICS_ENABLED:
+        _emit_metrics(error, ttft_ms, duration_ms if stream else None)
+    _cold_start = False
+
+
+def _emit_metrics(
+    error: GatewayError | None, ttft_ms: float | None, stream_ms: float | None
+) -> None:
     metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
     if _cold_start:
         metrics.add_metric(name="ColdStart", unit=MetricUnit.Count, value=1)
     if ttft_ms is not None:
         metrics.add_metric(name="TimeToFirstToken", unit=MetricUnit.Milliseconds, value=ttft_ms)
-    if stream and duration_ms is not None:
-        metrics.add_metric(name="StreamDuration", unit=MetricUnit.Milliseconds, value=duration_ms)
+    if stream_ms is not None:
+        metrics.add_metric(name="StreamDuration", unit=MetricUnit.Milliseconds, value=stream_ms)
     metrics.flush_metrics()
     if error is not None:
         with single_metric(
@@ -82,4 +93,3 @@ def log_request(
             default_dimensions={"service": SERVICE},
         ) as metric:
             metric.add_dimension(name="ErrorType", value=error.code or "unknown")
-    _cold_start = False

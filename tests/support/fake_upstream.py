@@ -40,6 +40,8 @@ class Script:
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
     delay_headers: float = 0.0
+    echo: bool = False
+    """Stream back the last user message word by word (for per-request content checks)."""
 
 
 @dataclass
@@ -240,6 +242,9 @@ class FakeUpstream:
         )
         self.requests.append(record)
         script = self._script_for(record.body.get("model", ""))
+        if script.echo:
+            words = str(record.body["messages"][-1]["content"]).split(" ")
+            script = text([w if i == 0 else " " + w for i, w in enumerate(words)])
         if script.delay_headers:
             await asyncio.sleep(script.delay_headers)
         if script.status != 200:
