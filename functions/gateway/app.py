@@ -9,9 +9,12 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
 from mangum import Mangum
 
 from gateway.completions import CompletionService
@@ -19,7 +22,7 @@ from gateway.config import Settings
 from gateway.config_source import load_environment
 from gateway.http_errors import install_error_handlers
 from gateway.providers import Providers
-from gateway.routes import router
+from gateway.routes import REQUEST_COMPONENTS, router
 from gateway.tenants import KeyStore
 
 
@@ -59,7 +62,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     install_error_handlers(app)
     app.include_router(router)
+    app.openapi = partial(_openapi, app)  # type: ignore[method-assign]
     return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's schema plus what it cannot infer: the request body's parts and the auth."""
+    if app.openapi_schema is None:
+        schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
+        components = schema.setdefault("components", {})
+        components.setdefault("schemas", {}).update(REQUEST_COMPONENTS)
+        components["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
+        app.openapi_schema = schema
+    return app.openapi_schema
 
 
 app = create_app()

@@ -12,6 +12,8 @@ from typing import Any
 
 import orjson
 
+from gateway.errors import InvalidRequest
+
 # Fields that change what the model is asked, as opposed to how it samples or how the
 # answer is delivered (temperature, max_tokens, stream, user, ...).
 SEMANTIC_FIELDS = ("model", "messages", "tools", "tool_choice", "response_format")
@@ -38,7 +40,11 @@ def _hash64(data: bytes, key: bytes) -> int:
 
 def canonical_json(value: Any) -> bytes:
     """Compact JSON with sorted keys: the same for the same request in any key order."""
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:
+        # orjson parses up to 1024 levels but writes only 254: refuse what cannot be sent on.
+        raise InvalidRequest("The request body is nested too deeply.") from None
 
 
 def compute_cache_keys(tenant_id: str, request: dict[str, Any], hash_key: bytes) -> CacheKeys:

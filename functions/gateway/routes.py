@@ -77,13 +77,22 @@ async def retrieve_model(model: str, tenant: Tenant, service: Service) -> dict[s
     return {"id": model, "object": "model", "created": 0, "owned_by": "gateway"}
 
 
+# The body is read by hand (size limit, strict validation of the client's own JSON), so
+# FastAPI cannot infer its schema: it is declared here, its parts under components.
+_REQUEST_SCHEMA = ChatCompletionRequest.model_json_schema(
+    ref_template="#/components/schemas/{model}"
+)
+REQUEST_COMPONENTS: dict[str, Any] = _REQUEST_SCHEMA.pop("$defs")
+
+
 @router.post(
     "/v1/chat/completions",
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": ChatCompletionRequest.model_json_schema()}},
-        }
+            "content": {"application/json": {"schema": _REQUEST_SCHEMA}},
+        },
+        "security": [{"bearer": []}],
     },
 )
 async def chat_completions(request: Request, tenant: Tenant, service: Service) -> Response:

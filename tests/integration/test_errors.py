@@ -160,6 +160,17 @@ def test_unreachable_upstream_is_502(provider: str) -> None:
         ({"content-type": "text/plain"}, b"{}", 415, "unsupported_media_type", None),
         (
             {},
+            b'{"model": "echo", "messages": [{"role": "user", "content": "x"}], "metadata": '
+            + b"[" * 300
+            + b"]" * 300
+            + b"}",
+            400,
+            "invalid_request",
+            None,
+        ),
+        ({}, b"[" * 2000 + b"]" * 2000, 400, "invalid_request", None),
+        (
+            {},
             b'{"model": "echo", "messages": [{"role": "user", "content": "' + b"x" * 5000 + b'"}]}',
             413,
             "request_too_large",
