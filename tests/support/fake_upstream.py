@@ -53,6 +53,7 @@ class Recorded:
     finished_at: float | None = None
     client_gone_at: float | None = None
     sent_events: int = 0
+    client_port: int = 0
 
 
 def sse(obj: Any) -> bytes:

@@ -1,0 +1,79 @@
+"""Resolves `_HANDLER` (`module.attribute`) to the ASGI app to serve and its settings.
+
+The attribute may be the app itself or a `mangum.Mangum` wrapping it, so one handler
+setting serves both the managed runtime (buffered, through Mangum) and this runtime;
+a Mangum's settings (base path, text MIME types, excluded headers, custom handlers,
+lifespan) are kept.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+from mangum.adapter import DEFAULT_TEXT_MIME_TYPES
+from mangum.types import ASGI, LambdaConfig, LambdaHandler, LifespanMode
+
+from streaming_runtime.errors import Fault
+
+
+@dataclass(frozen=True)
+class ServedApp:
+    app: ASGI
+    config: LambdaConfig
+    custom_handlers: list[type[LambdaHandler]] = field(default_factory=list)
+    lifespan: LifespanMode = "auto"
+
+
+def load(handler: str) -> ServedApp:
+    """Imports the handler's module; errors carry the managed runtime's error types."""
+    module_name, _, attribute = handler.rpartition(".")
+    if not module_name or not attribute:
+        raise Fault("Runtime.MalformedHandlerName", f"Bad handler '{handler}'")
+    module_name = module_name.replace("/", ".")
+    if module_name.split(".")[0] in sys.builtin_module_names:
+        raise Fault(
+            "Runtime.BuiltInModuleConflict",
+            f"Cannot use built-in module {module_name} as a handler module",
+        )
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        message = f"Unable to import module '{module_name}': {exc}"
+        raise Fault("Runtime.ImportModuleError", message) from exc
+    except SyntaxError as exc:
+        message = f"Syntax error in module '{module_name}': {exc}"
+        raise Fault("Runtime.UserCodeSyntaxError", message) from exc
+    try:
+        target = getattr(module, attribute)
+    except AttributeError:
+        message = f"Handler '{attribute}' missing on module '{module_name}'"
+        raise Fault("Runtime.HandlerNotFound", message) from None
+    return serve(target)
+
+
+def serve(target: Any) -> ServedApp:
+    """The app and settings for a handler attribute: an ASGI app or a Mangum."""
+    from mangum import Mangum
+
+    if isinstance(target, Mangum):
+        return ServedApp(target.app, target.config, list(target.custom_handlers), target.lifespan)
+    if not _is_asgi_app(target):
+        message = "The handler must be an ASGI app or a mangum.Mangum, not a function handler"
+        raise Fault("Runtime.HandlerNotFound", message)
+    config = LambdaConfig(
+        api_gateway_base_path="/",
+        text_mime_types=list(DEFAULT_TEXT_MIME_TYPES),
+        exclude_headers=[],
+    )
+    return ServedApp(target, config)
+
+
+def _is_asgi_app(target: Any) -> bool:
+    """An `async def app(scope, receive, send)` or an object with an async `__call__`
+    (every framework app and middleware): caught at init, not at the first request."""
+    call = target if inspect.isroutine(target) else getattr(target, "__call__", None)  # noqa: B004
+    return inspect.iscoroutinefunction(call) or inspect.iscoroutinefunction(target)
