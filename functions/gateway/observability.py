@@ -3,7 +3,7 @@
 Both are written when the request ends (for a stream, after its last byte), so neither
 delays the first byte. They carry hashes and figures only: never message text or keys.
 `POWERTOOLS_SERVICE_NAME` and `POWERTOOLS_METRICS_NAMESPACE` override the defaults;
-`POWERTOOLS_DEV=true` (set by `scripts/serve`) pretty-prints logs and mutes metrics.
+`POWERTOOLS_METRICS_DISABLED=true` (set by `scripts/serve`) mutes metrics.
 """
 
 from __future__ import annotations
