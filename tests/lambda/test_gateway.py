@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from pathlib import Path
@@ -133,3 +134,55 @@ def test_several_invocations_in_one_process_reuse_the_upstream_connection(
             assert body.endswith(b"data: [DONE]\n\n")
     # One event loop for the process: the pooled upstream connection survives invocations.
     assert len({r.client_port for r in upstream.requests}) == 1
+
+
+def with_request(event: dict[str, Any], method: str, path: str) -> dict[str, Any]:
+    event["requestContext"]["http"]["method"] = method
+    event["rawPath"] = event["requestContext"]["http"]["path"] = path
+    return event
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "code"),
+    [
+        (lambda e: e["headers"].pop("authorization"), 401, "invalid_api_key"),
+        (lambda e: e["headers"].pop("content-type"), 200, None),
+        (lambda e: e.update(body="{truncated", isBase64Encoded=False), 400, "invalid_request"),
+        (
+            lambda e: e.update(
+                body=base64.b64encode(b"\xff\xfe\x00").decode(), isBase64Encoded=True
+            ),
+            400,
+            "invalid_request",
+        ),
+        (
+            lambda e: e.update(
+                body=base64.b64encode(
+                    json.dumps(
+                        {"model": "echo", "messages": [{"role": "user", "content": "b64"}]}
+                    ).encode()
+                ).decode(),
+                isBase64Encoded=True,
+            ),
+            200,
+            None,
+        ),
+        (lambda e: e.pop("body"), 400, "invalid_request"),
+        (lambda e: with_request(e, "PATCH", "/v1/chat/completions"), 405, "method_not_allowed"),
+        (lambda e: with_request(e, "GET", "/../../etc/passwd"), 404, "not_found"),
+        (lambda e: with_request(e, "DELETE", "/v1/models"), 405, "method_not_allowed"),
+    ],
+)
+def test_unusual_function_url_events_get_clear_http_answers(
+    gateway: RuntimeApiEmulator, change: Any, status: int, code: str | None
+) -> None:
+    event = chat_event("echo", stream=False)
+    change(event)
+
+    result = gateway.invoke(event)
+
+    assert result.kind == "response"
+    prelude, body = split_prelude(result.body)
+    assert prelude["statusCode"] == status
+    if code is not None:
+        assert json.loads(body)["error"]["code"] == code
