@@ -1,0 +1,122 @@
+"""A lean OpenAI-compatible streaming upstream for the benchmark, in its own process.
+
+`POST .../chat/completions` answers with `max_tokens` chunks (default 2000) in the same
+SSE format as `tests/support/fake_upstream.py`: a role chunk, content chunks, a
+`finish_reason` chunk, a usage chunk and `data: [DONE]`, one HTTP/1.1 chunk per event.
+Each body is rendered once per length and written in one call, so the upstream costs
+next to nothing per chunk and every figure measures its client. Prints its port.
+
+    python benchmarks/fast_upstream.py [--port PORT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from functools import cache
+
+DEFAULT_CHUNKS = 2000
+_HEAD = (
+    b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+    b"cache-control: no-cache\r\ntransfer-encoding: chunked\r\n\r\n"
+)
+_NOT_FOUND = b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n"
+# Token-sized pieces that vary: LiteLLM ends a stream that repeats one chunk 100 times.
+_WORDS = (" quick", " brown", " fox", " jumps", " over", " the", " lazy", " dog", ".")
+
+
+def _event(choices: list[dict[str, object]], **extra: object) -> bytes:
+    chunk = {
+        "id": "chatcmpl-bench",
+        "object": "chat.completion.chunk",
+        "created": 1700000000,
+        "model": "bench",
+        "choices": choices,
+        **extra,
+    }
+    data = b"data: " + json.dumps(chunk, separators=(",", ":")).encode() + b"\n\n"
+    return b"%x\r\n%s\r\n" % (len(data), data)
+
+
+def _delta(delta: dict[str, str], finish: str | None = None) -> bytes:
+    return _event([{"index": 0, "delta": delta, "finish_reason": finish}])
+
+
+@cache
+def render(chunks: int) -> bytes:
+    """The whole response for `chunks` content chunks (the first also carries the role)."""
+    parts = [_HEAD, _delta({"role": "assistant", "content": "The"})]
+    parts += [_delta({"content": _WORDS[i % len(_WORDS)]}) for i in range(1, chunks)]
+    parts.append(_delta({}, "stop"))
+    usage = {"prompt_tokens": 5, "completion_tokens": chunks, "total_tokens": chunks + 5}
+    parts.append(_event([], usage=usage))
+    done = b"data: [DONE]\n\n"
+    parts.append(b"%x\r\n%s\r\n0\r\n\r\n" % (len(done), done))
+    return b"".join(parts)
+
+
+def _chunk_count(body: bytes) -> int:
+    try:
+        value = json.loads(body).get("max_tokens")
+    except (ValueError, AttributeError):
+        return DEFAULT_CHUNKS
+    return value if isinstance(value, int) and value > 0 else DEFAULT_CHUNKS
+
+
+class UpstreamProtocol(asyncio.Protocol):
+    """HTTP/1.1 with keep-alive; requests must carry a Content-Length (clients here do)."""
+
+    def __init__(self) -> None:
+        self._buffer = b""
+        self._transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self._buffer += data
+        while (request := self._take_request()) is not None:
+            self._respond(*request)
+
+    def _take_request(self) -> tuple[str, bytes] | None:
+        end = self._buffer.find(b"\r\n\r\n")
+        if end < 0:
+            return None
+        head = self._buffer[:end].decode("latin-1")
+        length = 0
+        for line in head.split("\r\n")[1:]:
+            name, _, value = line.partition(":")
+            if name.strip().lower() == "content-length":
+                length = int(value)
+        if len(self._buffer) < end + 4 + length:
+            return None
+        body = self._buffer[end + 4 : end + 4 + length]
+        self._buffer = self._buffer[end + 4 + length :]
+        return head.split(" ", 2)[1], body
+
+    def _respond(self, path: str, body: bytes) -> None:
+        assert self._transport is not None
+        if path.endswith("/chat/completions"):
+            self._transport.write(render(_chunk_count(body)))
+        else:
+            self._transport.write(_NOT_FOUND)
+
+
+async def serve(port: int) -> None:
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(UpstreamProtocol, "127.0.0.1", port, backlog=512)
+    print(server.sockets[0].getsockname()[1], flush=True)
+    async with server:
+        await server.serve_forever()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0)
+    asyncio.run(serve(parser.parse_args().port))
+
+
+if __name__ == "__main__":
+    main()

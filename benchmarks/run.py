@@ -1,0 +1,594 @@
+"""Benchmark: the gateway's direct and LiteLLM paths against a raw httpx baseline.
+
+Starts `fast_upstream.py` and the gateway (uvicorn) in their own processes, measures
+from this process with plain httpx line reading, and prints one table with the issue's
+goals. Timings are informational: the exit status is non-zero only when the benchmark
+itself could not run (a process did not start, a stream came back incomplete).
+
+    .venv/bin/python benchmarks/run.py           # full, a few minutes
+    .venv/bin/python benchmarks/run.py --quick   # smoke run for CI, well under a minute
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+_VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
+PYTHON = str(_VENV_PYTHON if _VENV_PYTHON.exists() else Path(sys.executable))
+GATEWAY_KEY = "sk-bench-tenant"
+PROVIDER_KEY = "sk-bench-provider"
+ROUTES = ("direct", "litellm")
+
+# The issue's goals; a failed goal is printed, never turned into an exit status.
+COLD_START_MAX_RATIO = 0.15
+PER_CHUNK_MAX_RATIO = 2.0
+TTFB_MAX_EXTRA_MS = 2.0
+PEAK_RSS_MAX_MB = 120.0
+
+
+class BenchmarkError(RuntimeError):
+    """The benchmark could not measure (not: a figure missed its goal)."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    stream_chunks: int
+    """Chunks per stream for the per-chunk cost."""
+    stream_runs: int
+    ttfb_requests: int
+    ttfb_chunks: int
+    cold_runs: int
+    concurrent_streams: int
+    concurrent_chunks: int
+    """Chunks per stream while measuring memory."""
+    warm_up_cold_start: bool
+
+
+FULL = Plan(2000, 9, 50, 5, 5, 50, 1000, True)
+QUICK = Plan(2000, 3, 15, 5, 1, 50, 100, False)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a client sends its chat-completion request."""
+
+    name: str
+    url: str
+    model: str
+    headers: dict[str, str]
+
+
+@dataclass(frozen=True)
+class StreamTiming:
+    first_event: float
+    """Seconds from sending the request to the first `data:` line."""
+    total: float
+    client_cpu: float
+    server_cpu: float
+
+
+@dataclass(frozen=True)
+class Memory:
+    idle_mb: float
+    peak_mb: float
+
+
+@dataclass(frozen=True)
+class ColdStart:
+    import_ms: float
+    ready_ms: float
+    """From spawning the process to the first response being complete."""
+
+
+@dataclass(frozen=True)
+class Results:
+    per_chunk_wall_us: dict[str, float]
+    per_chunk_client_cpu_us: dict[str, float]
+    per_chunk_server_cpu_us: dict[str, float]
+    ttfb_ms: dict[str, float]
+    memory: dict[str, Memory]
+    cold: dict[str, ColdStart]
+
+
+# --- processes -------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def gateway_env(upstream_url: str) -> dict[str, str]:
+    """The process environment plus the gateway's configuration: two routes, one upstream."""
+    models = {
+        "direct": {"model": "openai/bench", "api_base": upstream_url, "api_key_env": "BENCH_KEY"},
+        "litellm": {
+            "model": "openai/bench",
+            "api_base": upstream_url,
+            "api_key_env": "BENCH_KEY",
+            "provider": "litellm",
+        },
+    }
+    return {
+        **os.environ,
+        "GATEWAY_API_KEYS": json.dumps({"bench": [GATEWAY_KEY]}),
+        "GATEWAY_MODELS": json.dumps(models),
+        "BENCH_KEY": PROVIDER_KEY,
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+    }
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
+
+
+@contextmanager
+def upstream_process() -> Iterator[tuple[str, int]]:
+    """Yields the upstream's base URL and pid."""
+    process = subprocess.Popen(
+        [PYTHON, str(HERE / "fast_upstream.py")], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if not line.strip().isdigit():
+            raise BenchmarkError("the fast upstream did not start")
+        yield f"http://127.0.0.1:{int(line)}/v1", process.pid
+    finally:
+        _stop(process)
+
+
+@contextmanager
+def gateway_process(upstream_url: str) -> Iterator[tuple[str, int]]:
+    """The gateway under uvicorn, as `scripts/serve` runs it; yields its URL and pid.
+
+    Its request log and metrics go to /dev/null, but are written as in production.
+    """
+    port = free_port()
+    command = [PYTHON, "-m", "uvicorn", "gateway.app:app", "--app-dir", "functions"]
+    command += ["--host", "127.0.0.1", "--port", str(port)]
+    command += ["--log-level", "warning", "--no-access-log"]
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=gateway_env(upstream_url),
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, process)
+        yield url, process.pid
+    finally:
+        _stop(process)
+
+
+def _wait_healthy(url: str, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(f"{url}/health", timeout=1)
+            return
+        except httpx.TransportError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise BenchmarkError("the gateway did not start") from None
+            time.sleep(0.05)
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time of all threads of `pid`, from the scheduler (nanosecond resolution)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # a thread that just ended
+    return total / 1e9
+
+
+def memory_mb(pid: int, field: str) -> float:
+    """`VmRSS` (now) or `VmHWM` (peak) of a process, in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise BenchmarkError(f"no {field} in /proc/{pid}/status")
+
+
+# --- one stream, as a client reads it ----------------------------------------------------
+
+
+def targets(upstream_url: str, gateway_url: str) -> list[Target]:
+    json_type = {"content-type": "application/json"}
+    auth = {**json_type, "authorization": f"Bearer {GATEWAY_KEY}"}
+    gateway_chat = f"{gateway_url}/v1/chat/completions"
+    return [
+        Target("baseline", f"{upstream_url}/chat/completions", "bench", json_type),
+        Target("direct", gateway_chat, "direct", auth),
+        Target("litellm", gateway_chat, "litellm", auth),
+    ]
+
+
+def request_body(model: str, chunks: int) -> bytes:
+    """`max_tokens` tells the fast upstream how many chunks to stream."""
+    body = {
+        "model": model,
+        "stream": True,
+        "max_tokens": chunks,
+        "messages": [{"role": "user", "content": "benchmark"}],
+    }
+    return json.dumps(body).encode()
+
+
+def _check_complete(target: Target, events: int, last: str, chunks: int) -> None:
+    if last != "data: [DONE]" or events < chunks + 1:
+        raise BenchmarkError(
+            f"{target.name}: incomplete stream ({events} events, last {last[:80]!r})"
+        )
+
+
+def read_stream(client: httpx.Client, target: Target, chunks: int, server_pid: int) -> StreamTiming:
+    """One streamed request read line by line, timed; checks that it ended with [DONE]."""
+    body = request_body(target.model, chunks)
+    first: float | None = None
+    events, last = 0, ""
+    server_cpu = cpu_seconds(server_pid)
+    client_cpu = time.thread_time()
+    started = time.perf_counter()
+    with client.stream("POST", target.url, content=body, headers=target.headers) as response:
+        if response.status_code != 200:
+            raise BenchmarkError(f"{target.name}: HTTP {response.status_code}")
+        for line in response.iter_lines():
+            if line.startswith("data:"):
+                if first is None:
+                    first = time.perf_counter()
+                events += 1
+                last = line
+    ended = time.perf_counter()
+    client_cpu = time.thread_time() - client_cpu
+    server_cpu = cpu_seconds(server_pid) - server_cpu
+    _check_complete(target, events, last, chunks)
+    assert first is not None
+    return StreamTiming(first - started, ended - started, client_cpu, server_cpu)
+
+
+async def read_stream_async(client: httpx.AsyncClient, target: Target, chunks: int) -> None:
+    body = request_body(target.model, chunks)
+    events, last = 0, ""
+    async with client.stream("POST", target.url, content=body, headers=target.headers) as response:
+        if response.status_code != 200:
+            raise BenchmarkError(f"{target.name}: HTTP {response.status_code}")
+        async for line in response.aiter_lines():
+            if line.startswith("data:"):
+                events += 1
+                last = line
+    _check_complete(target, events, last, chunks)
+
+
+def _http_client() -> httpx.Client:
+    return httpx.Client(timeout=httpx.Timeout(120.0), trust_env=False)
+
+
+# --- the measurements ------------------------------------------------------------------
+
+
+def _interleaved(
+    client: httpx.Client,
+    all_targets: list[Target],
+    server_pid: Callable[[Target], int],
+    runs: int,
+    chunks: int,
+) -> dict[str, list[StreamTiming]]:
+    """`runs` rounds of one stream per target, side by side, after one warm-up each."""
+    for target in all_targets:  # warm up: connections, lazy imports (LiteLLM: seconds)
+        read_stream(client, target, chunks, server_pid(target))
+    timings: dict[str, list[StreamTiming]] = {t.name: [] for t in all_targets}
+    for _ in range(runs):
+        for target in all_targets:
+            timings[target.name].append(read_stream(client, target, chunks, server_pid(target)))
+    return timings
+
+
+def measure_streams(
+    upstream: tuple[str, int], gateway: tuple[str, int], plan: Plan
+) -> tuple[dict[str, dict[str, float]], dict[str, float]]:
+    """Per-chunk costs (wall, client CPU, server CPU, in µs) and median TTFB (ms)."""
+    all_targets = targets(upstream[0], gateway[0])
+
+    def server_pid(target: Target) -> int:
+        return upstream[1] if target.name == "baseline" else gateway[1]
+
+    with _http_client() as client:
+        streams = _interleaved(
+            client, all_targets, server_pid, plan.stream_runs, plan.stream_chunks
+        )
+        firsts = _interleaved(client, all_targets, server_pid, plan.ttfb_requests, plan.ttfb_chunks)
+
+    def per_chunk(pick: Callable[[StreamTiming], float]) -> dict[str, float]:
+        n = plan.stream_chunks
+        return {
+            name: statistics.median(pick(t) for t in ts) / n * 1e6 for name, ts in streams.items()
+        }
+
+    costs = {
+        "wall": per_chunk(lambda t: t.total),
+        "client_cpu": per_chunk(lambda t: t.client_cpu),
+        "server_cpu": per_chunk(lambda t: t.server_cpu),
+    }
+    ttfb = {name: statistics.median(t.first_event for t in ts) * 1e3 for name, ts in firsts.items()}
+    return costs, ttfb
+
+
+async def _concurrent(target: Target, streams: int, chunks: int) -> None:
+    limits = httpx.Limits(max_connections=streams, max_keepalive_connections=streams)
+    async with httpx.AsyncClient(limits=limits, timeout=120.0, trust_env=False) as client:
+        await asyncio.gather(*(read_stream_async(client, target, chunks) for _ in range(streams)))
+
+
+def measure_memory(upstream_url: str, route: str, plan: Plan) -> Memory:
+    """Idle and peak RSS of a fresh gateway serving `plan.concurrent_streams` at once."""
+    with gateway_process(upstream_url) as (url, pid):
+        idle = memory_mb(pid, "VmRSS")
+        target = next(t for t in targets(upstream_url, url) if t.name == route)
+        asyncio.run(_concurrent(target, plan.concurrent_streams, plan.concurrent_chunks))
+        return Memory(idle_mb=idle, peak_mb=memory_mb(pid, "VmHWM"))
+
+
+# A Lambda cold start: a fresh interpreter imports the handler module (`gateway.app`,
+# which builds the app and its Mangum handler), then the runtime hands the first event to
+# the ASGI app in-process; no server and no listening socket are involved, so the first
+# request goes through `httpx.ASGITransport` (httpx is imported by the direct provider
+# anyway). The child prints CLOCK_MONOTONIC readings, which are comparable across processes,
+# and leaves with `os._exit` so that interpreter teardown is not counted.
+_COLD_GATEWAY = """
+import asyncio, os, sys, time
+sys.path.insert(0, "functions")
+import gateway.app
+imported = time.monotonic()
+import httpx
+
+async def first_request():
+    transport = httpx.ASGITransport(app=gateway.app.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://lambda") as client:
+        return await client.post("/v1/chat/completions", content=BODY, headers=HEADERS)
+
+response = asyncio.run(first_request())
+if response.status_code != 200 or not response.content.endswith(b"data: [DONE]\\n\\n"):
+    sys.exit(f"first request failed: HTTP {response.status_code}")
+print("BENCH", imported, time.monotonic(), flush=True)
+os._exit(0)
+"""
+_COLD_IMPORT_LITELLM = """
+import os, time
+import litellm
+now = time.monotonic()
+print("BENCH", now, now, flush=True)
+os._exit(0)
+"""
+_COLD_BARE = """
+import os, time
+now = time.monotonic()
+print("BENCH", now, now, flush=True)
+os._exit(0)
+"""
+
+
+def _cold_gateway_script(route: str) -> str:
+    headers = {"content-type": "application/json", "authorization": f"Bearer {GATEWAY_KEY}"}
+    prelude = f"BODY = {request_body(route, 5)!r}\nHEADERS = {headers!r}\n"
+    return prelude + _COLD_GATEWAY
+
+
+def cold_start_once(script: str, env: dict[str, str]) -> ColdStart:
+    started = time.monotonic()
+    done = subprocess.run(
+        [PYTHON, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    for line in done.stdout.splitlines():
+        if line.startswith("BENCH "):
+            imported, ready = (float(x) for x in line.split()[1:3])
+            return ColdStart((imported - started) * 1e3, (ready - started) * 1e3)
+    raise BenchmarkError(f"cold start failed: {done.stderr.strip()[-500:]}")
+
+
+def measure_cold_starts(upstream_url: str, plan: Plan) -> dict[str, ColdStart]:
+    env = gateway_env(upstream_url)
+    scripts = {
+        "pass": _COLD_BARE,
+        "import litellm": _COLD_IMPORT_LITELLM,
+        "direct": _cold_gateway_script("direct"),
+        "litellm": _cold_gateway_script("litellm"),
+    }
+    if plan.warm_up_cold_start:  # bytecode and page caches, as on a warmed-up host
+        for script in scripts.values():
+            cold_start_once(script, env)
+    runs: dict[str, list[ColdStart]] = {name: [] for name in scripts}
+    for _ in range(plan.cold_runs):
+        for name, script in scripts.items():
+            runs[name].append(cold_start_once(script, env))
+    return {
+        name: ColdStart(
+            statistics.median(r.import_ms for r in results),
+            statistics.median(r.ready_ms for r in results),
+        )
+        for name, results in runs.items()
+    }
+
+
+def run(plan: Plan, say: Callable[[str], None]) -> Results:
+    with upstream_process() as upstream:
+        say("per-chunk cost and time to first byte")
+        with gateway_process(upstream[0]) as gateway:
+            costs, ttfb = measure_streams(upstream, gateway, plan)
+        memory = {}
+        for route in ROUTES:
+            say(f"memory, {plan.concurrent_streams} concurrent streams, {route} route")
+            memory[route] = measure_memory(upstream[0], route, plan)
+        say("cold starts")
+        cold = measure_cold_starts(upstream[0], plan)
+    return Results(costs["wall"], costs["client_cpu"], costs["server_cpu"], ttfb, memory, cold)
+
+
+# --- the table -------------------------------------------------------------------------
+
+
+def _verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def _row(
+    figure: str, baseline: str, direct: str, litellm: str, ratio: str, goal: str, result: str
+) -> list[str]:
+    return [figure, baseline, direct, litellm, ratio, goal, result]
+
+
+def table_rows(r: Results, plan: Plan) -> list[list[str]]:
+    import_litellm_ms = r.cold["import litellm"].ready_ms
+    cold_ratio = r.cold["direct"].ready_ms / import_litellm_ms
+    wall = r.per_chunk_wall_us
+    cpu_client, cpu_server = r.per_chunk_client_cpu_us, r.per_chunk_server_cpu_us
+    wall_ratio = wall["direct"] / wall["baseline"]
+    ttfb_extra = r.ttfb_ms["direct"] - r.ttfb_ms["baseline"]
+    peak = r.memory["direct"].peak_mb
+    return [
+        _row(
+            "cold start, import + 1st request (ms)",
+            f"{import_litellm_ms:.0f} [a]",
+            f"{r.cold['direct'].ready_ms:.0f}",
+            f"{r.cold['litellm'].ready_ms:.0f}",
+            f"{cold_ratio:.3f} | {r.cold['litellm'].ready_ms / import_litellm_ms:.2f}",
+            f"<= {COLD_START_MAX_RATIO:.2f} [a]",
+            _verdict(cold_ratio <= COLD_START_MAX_RATIO),
+        ),
+        _row(
+            "  of which import gateway.app (ms)",
+            f"{r.cold['pass'].ready_ms:.0f} [b]",
+            f"{r.cold['direct'].import_ms:.0f}",
+            f"{r.cold['litellm'].import_ms:.0f}",
+            "",
+            "",
+            "",
+        ),
+        _row(
+            f"per chunk, wall, {plan.stream_chunks}-chunk stream (us)",
+            f"{wall['baseline']:.1f}",
+            f"{wall['direct']:.1f}",
+            f"{wall['litellm']:.1f}",
+            f"{wall_ratio:.2f}x | {wall['litellm'] / wall['baseline']:.1f}x",
+            f"<= {PER_CHUNK_MAX_RATIO:.0f}x",
+            _verdict(wall_ratio <= PER_CHUNK_MAX_RATIO),
+        ),
+        _row(
+            "per chunk, CPU (us) [c]",
+            f"{cpu_client['baseline']:.1f}",
+            f"{cpu_server['direct']:.1f}",
+            f"{cpu_server['litellm']:.1f}",
+            f"{cpu_server['direct'] / cpu_client['baseline']:.2f}x | "
+            f"{cpu_server['litellm'] / cpu_client['baseline']:.1f}x",
+            "info",
+            "",
+        ),
+        _row(
+            "time to first byte, median (ms)",
+            f"{r.ttfb_ms['baseline']:.2f}",
+            f"{r.ttfb_ms['direct']:.2f}",
+            f"{r.ttfb_ms['litellm']:.2f}",
+            f"+{ttfb_extra:.2f} | +{r.ttfb_ms['litellm'] - r.ttfb_ms['baseline']:.2f} ms",
+            f"<= +{TTFB_MAX_EXTRA_MS:.0f} ms",
+            _verdict(ttfb_extra <= TTFB_MAX_EXTRA_MS),
+        ),
+        _row(
+            "gateway RSS, idle (MB)",
+            "-",
+            f"{r.memory['direct'].idle_mb:.1f}",
+            f"{r.memory['litellm'].idle_mb:.1f}",
+            "",
+            "info",
+            "",
+        ),
+        _row(
+            f"gateway peak RSS, {plan.concurrent_streams} streams (MB)",
+            "-",
+            f"{peak:.1f}",
+            f"{r.memory['litellm'].peak_mb:.1f}",
+            "",
+            f"<= {PEAK_RSS_MAX_MB:.0f} MB",
+            _verdict(peak <= PEAK_RSS_MAX_MB),
+        ),
+    ]
+
+
+def format_table(rows: list[list[str]]) -> str:
+    header = ["figure", "baseline", "direct", "litellm", "ratio direct | litellm", "goal", ""]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+
+    def line(row: list[str]) -> str:
+        cells = [row[0].ljust(widths[0])]
+        cells += [cell.rjust(width) for cell, width in zip(row[1:], widths[1:], strict=True)]
+        return "  ".join(cells).rstrip()
+
+    rule = "-" * len(line(header))
+    return "\n".join([line(header), rule, *map(line, rows), rule])
+
+
+NOTES = """\
+[a] cold-start baseline: a fresh `python -c "import litellm"` (the goal: direct <= 15% of it);
+    the ratios are direct / import litellm and litellm route / import litellm.
+[b] a fresh `python -c pass`: the interpreter's own share of every cold start.
+[c] baseline: this client's CPU for httpx line reading; direct, litellm: the gateway
+    process's CPU (all threads, from /proc/PID/task/*/schedstat).
+Goals are informational: this script never fails because of a timing."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Benchmark the gateway against raw httpx.")
+    parser.add_argument("--quick", action="store_true", help="short smoke run (CI)")
+    args = parser.parse_args(argv)
+    plan = QUICK if args.quick else FULL
+    started = time.monotonic()
+
+    def say(step: str) -> None:
+        print(f"[{time.monotonic() - started:5.1f} s] {step}", file=sys.stderr, flush=True)
+
+    try:
+        results = run(plan, say)
+    except BenchmarkError as error:
+        sys.exit(f"benchmark failed: {error}")
+    mode = "quick" if args.quick else "full"
+    print(
+        f"\nGateway benchmark ({mode}, {os.cpu_count()} CPUs, {time.monotonic() - started:.0f} s)"
+    )
+    print(format_table(table_rows(results, plan)))
+    print(NOTES)
+
+
+if __name__ == "__main__":
+    main()
