@@ -180,3 +180,15 @@ def test_request_parameters_reach_the_provider_but_client_credentials_do_not(
     assert sent.body["stream"] is True
     assert sent.headers["authorization"] == f"Bearer {PROVIDER_KEY}"
     assert TENANT_KEY not in json.dumps(sent.headers)
+
+
+def test_the_direct_path_reuses_its_upstream_connection(
+    client: openai.OpenAI, upstream: FakeUpstream
+) -> None:
+    upstream.scripts["scripted"] = fake.text(["again"])
+
+    for _ in range(3):
+        list(client.chat.completions.create(model="direct", messages=MESSAGES, stream=True))
+        client.chat.completions.create(model="direct", messages=MESSAGES)
+
+    assert len({r.client_port for r in upstream.requests}) == 1

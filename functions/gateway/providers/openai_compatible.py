@@ -7,6 +7,7 @@ orjson and handed on: this is the gateway's fast path.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import httpx
@@ -15,12 +16,14 @@ import orjson
 from gateway.config import Settings
 from gateway.errors import GatewayError, UpstreamFailed, UpstreamTimeout
 from gateway.providers.base import Chunk, UpstreamRequest
+from gateway.providers.sse_reader import SSEDataReader
 from gateway.providers.upstream_errors import NO_ANSWER, UNREACHABLE, error_for_status
 from gateway.redaction import redact
 
 OPENAI_API_BASE = "https://api.openai.com/v1"
 _MAX_ERROR_BODY = 64 * 1024
 _OWN_FIELDS = ("id", "object", "created", "model")
+_DRAIN_SECONDS = 0.05
 
 
 class OpenAICompatibleProvider:
@@ -58,6 +61,7 @@ class OpenAICompatibleProvider:
             **request.headers,
             "content-type": "application/json",
             "accept": "text/event-stream",
+            "accept-encoding": "identity",  # compressed SSE would be held back in buffers
         }
         if route.api_key is not None:
             headers["authorization"] = "Bearer " + route.api_key.reveal()
@@ -110,11 +114,11 @@ def _error_message(raw: bytes) -> str:
 class UpstreamEventStream:
     """The upstream's SSE events as chunks; ends at `data: [DONE]`."""
 
-    __slots__ = ("_done", "_lines", "_response", "_secrets")
+    __slots__ = ("_done", "_reader", "_response", "_secrets")
 
     def __init__(self, response: httpx.Response, secrets: tuple[str, ...]) -> None:
         self._response = response
-        self._lines = response.aiter_lines()
+        self._reader = SSEDataReader(response.aiter_bytes())
         self._secrets = secrets
         self._done = False
 
@@ -125,19 +129,17 @@ class UpstreamEventStream:
         if self._done:
             raise StopAsyncIteration
         try:
-            async for line in self._lines:
-                if not line.startswith("data:"):
-                    continue  # blank separators, comments, event names
-                data = line[5:].strip()
-                if data == "[DONE]":
-                    self._done = True
-                    raise StopAsyncIteration
-                return self._chunk(data)
+            data = await self._reader.next_data()
         except httpx.HTTPError:
             raise UpstreamFailed("The provider's stream broke off.") from None
-        raise UpstreamFailed("The provider closed the stream before it was complete.")
+        if data is None:
+            raise UpstreamFailed("The provider closed the stream before it was complete.")
+        if data == b"[DONE]":
+            self._done = True
+            raise StopAsyncIteration
+        return self._chunk(data)
 
-    def _chunk(self, data: str) -> Chunk:
+    def _chunk(self, data: bytes) -> Chunk:
         try:
             chunk = orjson.loads(data)
         except orjson.JSONDecodeError:
@@ -156,4 +158,10 @@ class UpstreamEventStream:
         return chunk
 
     async def aclose(self) -> None:
+        if self._done and not self._response.is_closed:
+            # After [DONE] only the end of the body is left: read it, so that the
+            # connection goes back to the pool instead of being dropped.
+            with contextlib.suppress(TimeoutError, httpx.HTTPError):
+                async with asyncio.timeout(_DRAIN_SECONDS):
+                    await self._reader.drain()
         await self._response.aclose()
