@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from gateway.config import ModelRoute, ProviderKind, Settings
 from gateway.providers.base import Provider
 
@@ -31,6 +33,11 @@ class Providers:
         from gateway.providers.litellm_provider import LiteLLMProvider  # imports LiteLLM
 
         return LiteLLMProvider()
+
+    def prepare(self, routes: Iterable[ModelRoute]) -> None:
+        """Create and set up the providers these routes use (see `Provider.prepare`)."""
+        for route in routes:
+            self.for_route(route).prepare()
 
     async def aclose(self) -> None:
         for provider in self._instances.values():

@@ -52,6 +52,11 @@ class Provider(Protocol):
         """
         ...
 
+    def prepare(self) -> None:
+        """Do the costly one-time setup now (imports, clients, TLS context): called before
+        a SnapStart snapshot, so that restored environments start with it done."""
+        ...
+
     async def aclose(self) -> None:
         """Release pooled connections at shutdown."""
         ...

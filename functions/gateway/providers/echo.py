@@ -66,5 +66,8 @@ class EchoProvider:
             },
         }
 
+    def prepare(self) -> None:
+        return None
+
     async def aclose(self) -> None:
         return None

@@ -65,6 +65,9 @@ class LiteLLMProvider:
             raise map_litellm_error(exc, secrets) from None
         return LiteLLMChunkStream(stream, secrets)
 
+    def prepare(self) -> None:
+        _litellm()
+
     async def aclose(self) -> None:
         return None
 

@@ -81,6 +81,9 @@ class OpenAICompatibleProvider:
             raise UpstreamFailed(UNREACHABLE) from None
         return UpstreamEventStream(response, secrets)
 
+    def prepare(self) -> None:
+        self._http()
+
     async def aclose(self) -> None:
         if self._client is not None:
             await self._client.aclose()
