@@ -32,6 +32,11 @@ from gateway.providers.base import ChunkStream
 from gateway.sse import KEEPALIVE, ChunkFramer, error_event
 
 log = logging.getLogger(__name__)
+_MAX_COALESCED_BYTES = 64 * 1024
+
+
+def _never() -> bool:
+    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +104,7 @@ class _StreamRun:
         self._first_chunk_at: float | None = None
         self._keepalive_task: asyncio.Task[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._pending = b""
 
     async def run(
         self,
@@ -137,6 +143,9 @@ class _StreamRun:
     async def _pump(self) -> GatewayError | None:
         """Relay chunks until the end; returns the error the stream ended with, if any."""
         framer = self._framer
+        # Events the provider already delivered in one read are sent in one write: this
+        # never holds an event back, it only saves a write per event in a burst.
+        ready: Callable[[], bool] = getattr(self._chunks, "ready", _never)
         try:
             try:
                 async for chunk in self._chunks:
@@ -145,7 +154,10 @@ class _StreamRun:
                     if event is not None:
                         if self._first_chunk_at is None:
                             self._first_chunk_at = self._last_upstream
-                        await self._write(event)
+                        if ready() and len(self._pending) < _MAX_COALESCED_BYTES:
+                            self._pending += event
+                        else:
+                            await self._write(event)
                 self._closing = True
                 await self._write(framer.ending(), more_body=False)
                 return None
@@ -177,6 +189,8 @@ class _StreamRun:
             self._disconnected = True
 
     async def _write(self, data: bytes, more_body: bool = True) -> None:
+        if self._pending:
+            data, self._pending = self._pending + data, b""
         async with self._lock:
             await self._send({"type": "http.response.body", "body": data, "more_body": more_body})
         self._last_write = self._loop.time()

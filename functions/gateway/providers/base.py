@@ -34,7 +34,11 @@ class UpstreamRequest:
 
 
 class ChunkStream(Protocol):
-    """An open upstream stream. `aclose()` releases the connection; always call it."""
+    """An open upstream stream. `aclose()` releases the connection; always call it.
+
+    A stream may also offer `ready() -> bool`: whether its next chunk is already in hand,
+    so the gateway can send a burst of events in one write.
+    """
 
     def __aiter__(self) -> AsyncIterator[Chunk]: ...
 

@@ -142,6 +142,9 @@ class UpstreamEventStream:
             raise StopAsyncIteration
         return self._chunk(data)
 
+    def ready(self) -> bool:
+        return self._reader.ready()
+
     def _chunk(self, data: bytes) -> Chunk:
         try:
             chunk = orjson.loads(data)

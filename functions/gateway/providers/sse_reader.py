@@ -68,6 +68,10 @@ class SSEDataReader:
             if data is not None:
                 self._ready.append(data)
 
+    def ready(self) -> bool:
+        """Whether the next event's data is already read (no waiting for the network)."""
+        return bool(self._ready)
+
     async def drain(self) -> None:
         """Read whatever is left of the byte stream."""
         async for _ in self._pieces:
