@@ -10,19 +10,17 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
-from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.openapi.utils import get_openapi
-from mangum import Mangum
 
 from gateway.completions import CompletionService
 from gateway.config import Settings
 from gateway.config_source import load_environment
 from gateway.http_errors import install_error_handlers
+from gateway.openapi import openapi_schema
 from gateway.providers import Providers
-from gateway.routes import REQUEST_COMPONENTS, router
+from gateway.routes import router
 from gateway.tenants import KeyStore
 
 
@@ -63,7 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     install_error_handlers(app)
     app.include_router(router)
-    app.openapi = partial(_openapi, app)  # type: ignore[method-assign]
+    app.openapi = partial(openapi_schema, app)  # type: ignore[method-assign]
     return app
 
 
@@ -82,18 +80,3 @@ def prepare_before_snapshot(providers: Providers, settings: Settings) -> None:
     except ImportError:  # only the Lambda runtimes ship it
         return
     register_before_snapshot(providers.prepare, list(settings.models.values()))
-
-
-def _openapi(app: FastAPI) -> dict[str, Any]:
-    """FastAPI's schema plus what it cannot infer: the request body's parts and the auth."""
-    if app.openapi_schema is None:
-        schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
-        components = schema.setdefault("components", {})
-        components.setdefault("schemas", {}).update(REQUEST_COMPONENTS)
-        components["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
-        app.openapi_schema = schema
-    return app.openapi_schema
-
-
-app = create_app()
-handler = Mangum(app, lifespan="off")

@@ -11,7 +11,6 @@ from starlette.responses import Response
 from gateway.completions import CompletionService
 from gateway.config import Settings, TenantConfig
 from gateway.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
-from gateway.schema import ChatCompletionRequest
 from gateway.tenants import KeyStore
 
 router = APIRouter()
@@ -77,23 +76,11 @@ async def retrieve_model(model: str, tenant: Tenant, service: Service) -> dict[s
     return {"id": model, "object": "model", "created": 0, "owned_by": "gateway"}
 
 
-# The body is read by hand (size limit, strict validation of the client's own JSON), so
-# FastAPI cannot infer its schema: it is declared here, its parts under components.
-_REQUEST_SCHEMA = ChatCompletionRequest.model_json_schema(
-    ref_template="#/components/schemas/{model}"
-)
-REQUEST_COMPONENTS: dict[str, Any] = _REQUEST_SCHEMA.pop("$defs")
-
-
 @router.post(
     "/v1/chat/completions",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": _REQUEST_SCHEMA}},
-        },
-        "security": [{"bearer": []}],
-    },
+    # The body is read by hand (size limit, strict validation of the client's own JSON),
+    # so FastAPI cannot infer its schema: `gateway.openapi` adds it when it is asked for.
+    openapi_extra={"security": [{"bearer": []}]},
 )
 async def chat_completions(request: Request) -> Response:
     # The hot path calls authenticate() itself instead of declaring dependencies:

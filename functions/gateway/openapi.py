@@ -1,0 +1,29 @@
+"""The OpenAPI document: FastAPI's, plus what it cannot infer. Built on first request for
+it, not at import, so that a cold start does not pay for it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from gateway.schema import ChatCompletionRequest
+
+CHAT_COMPLETIONS = "/v1/chat/completions"
+
+
+def openapi_schema(app: FastAPI) -> dict[str, Any]:
+    """Adds the chat request body (read by hand, so not inferred) and the bearer auth."""
+    if app.openapi_schema is None:
+        schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
+        body = ChatCompletionRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+        components = schema.setdefault("components", {})
+        components.setdefault("schemas", {}).update(body.pop("$defs"))
+        components["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
+        schema["paths"][CHAT_COMPLETIONS]["post"]["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": body}},
+        }
+        app.openapi_schema = schema
+    return app.openapi_schema
