@@ -13,6 +13,7 @@ from functools import partial
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from mangum import Mangum
 
 from gateway.completions import CompletionService
 from gateway.config import Settings
@@ -80,3 +81,7 @@ def prepare_before_snapshot(providers: Providers, settings: Settings) -> None:
     except ImportError:  # only the Lambda runtimes ship it
         return
     register_before_snapshot(providers.prepare, list(settings.models.values()))
+
+
+app = create_app()
+handler = Mangum(app, lifespan="off")
