@@ -11,7 +11,7 @@ needed here) for CPython 3.13 on any manylinux aarch64 up to glibc 2.34. pip old
 ships manylinux_2_28 wheels while orjson ships manylinux2014 only.
 
 `--host` installs the same pins for the Python running this script instead (used by
-tests/build/test_pruning.py to import and run the pruned tree on the build machine).
+tests/sam/test_pruning.py to import and run the pruned tree on the build machine).
 `--no-compile` everywhere: bytecode from the host's Python is useless on 3.13.
 """
 

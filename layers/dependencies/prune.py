@@ -4,7 +4,7 @@
 
 SITE_DIR is a `pip install --target` directory (the layer's `python/`). Each rule below
 names what it removes and why that is safe. "Never read" was checked, not assumed:
-tests/build/test_pruning.py installs the same pins for the host, records every module
+tests/sam/test_pruning.py installs the same pins for the host, records every module
 and file that `import litellm` and streamed `litellm.acompletion` calls (OpenAI,
 Anthropic and Bedrock wire formats, against a local fake server) load, asserts that none
 of them is under a pruned path, and runs the same calls again on the pruned tree.

@@ -3,7 +3,7 @@
 GIVEN the pinned dependencies installed for the host (same versions as the Lambda
 artifact; only the compiled wheels differ), WHEN `import litellm`, the main provider
 modules and streamed `acompletion` calls for the OpenAI, Anthropic and Bedrock wire
-formats run against a local fake server (tests/build/litellm_smoke.py), THEN no file they
+formats run against a local fake server (tests/sam/litellm_smoke.py), THEN no file they
 open or import is one prune.py removes, and the same calls succeed on the pruned tree
 (with the runtime-provided boto3/botocore put back beside it, as the python3.13
 runtime has them).
