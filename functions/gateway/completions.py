@@ -50,15 +50,14 @@ class CompletionService:
             )
         return route
 
-    async def complete(self, request: Request, tenant: TenantConfig, body: object) -> Response:
-        parsed = parse_chat_request(body)
-        assert isinstance(body, dict)
+    async def complete(self, request: Request, tenant: TenantConfig, raw_body: object) -> Response:
+        parsed, body = parse_chat_request(raw_body)
         route = self.route_for(tenant, parsed.model)
         include_usage = bool(
             parsed.stream and parsed.stream_options and parsed.stream_options.include_usage
         )
         context = RequestContext.create(
-            self._settings, tenant, route, body, include_usage, request.scope
+            self._settings, tenant, route, body, bool(parsed.stream), include_usage, request.scope
         )
         request.state.context = context  # for the error log, should anything fail now
         loop = asyncio.get_running_loop()

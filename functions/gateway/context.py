@@ -25,6 +25,7 @@ class RequestContext:
     tenant: TenantConfig
     route: ModelRoute
     cache_keys: CacheKeys
+    stream: bool
     include_usage: bool
     lambda_request_id: str | None
 
@@ -35,6 +36,7 @@ class RequestContext:
         tenant: TenantConfig,
         route: ModelRoute,
         body: dict[str, Any],
+        stream: bool,
         include_usage: bool,
         scope: Mapping[str, Any],
     ) -> RequestContext:
@@ -55,6 +57,7 @@ class RequestContext:
             tenant=tenant,
             route=route,
             cache_keys=compute_cache_keys(tenant.tenant_id, body, settings.hash_key),
+            stream=stream,
             include_usage=include_usage,
             lambda_request_id=getattr(lambda_context, "aws_request_id", None),
         )

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gateway.context import RequestContext
 from gateway.errors import GatewayError, InternalError, InvalidRequest, MethodNotAllowed, NotFound
 from gateway.observability import log_request
 
@@ -19,10 +20,11 @@ log = logging.getLogger(__name__)
 
 
 def error_response(request: Request, error: GatewayError) -> Response:
+    context: RequestContext | None = getattr(request.state, "context", None)
     log_request(
-        getattr(request.state, "context", None),
+        context,
         status=error.status,
-        stream=False,
+        stream=context.stream if context is not None else False,
         ended_at=asyncio.get_running_loop().time(),
         error=error,
     )

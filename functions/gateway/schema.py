@@ -101,12 +101,13 @@ def _param(loc: tuple[int | str, ...]) -> str:
     return out
 
 
-def parse_chat_request(body: object) -> ChatCompletionRequest:
-    """Validate a parsed JSON body; the 400 names the first offending field."""
+def parse_chat_request(body: object) -> tuple[ChatCompletionRequest, dict[str, Any]]:
+    """Validate a parsed JSON body; the 400 names the first offending field. Returns the
+    validated view and the body itself (what is forwarded)."""
     if not isinstance(body, dict):
         raise InvalidRequest("The request body must be a JSON object.")
     try:
-        return ChatCompletionRequest.model_validate(body)
+        return ChatCompletionRequest.model_validate(body), body
     except ValidationError as exc:
         first = exc.errors(include_url=False, include_input=False)[0]
         # Drop the union-member tags pydantic adds ("str", "list[str]", ...).
