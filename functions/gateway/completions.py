@@ -14,6 +14,7 @@ from starlette.responses import Response
 from gateway.aggregate import collect
 from gateway.config import ModelRoute, Settings, TenantConfig
 from gateway.context import RequestContext
+from gateway.disconnect import ClientDisconnected, unless_disconnected
 from gateway.errors import (
     ModelNotFound,
     UpstreamFailed,
@@ -77,7 +78,14 @@ class CompletionService:
                 context.headers(),
                 on_complete=partial(_log_stream, context),
             )
-        builder = await collect(chunks, self._settings.idle_timeout_seconds, context.deadline)
+        try:
+            builder = await unless_disconnected(
+                collect(chunks, self._settings.idle_timeout_seconds, context.deadline),
+                request.receive,
+            )
+        except ClientDisconnected:
+            log_request(context, status=499, stream=False, ended_at=loop.time(), disconnected=True)
+            return Response(status_code=499)  # nobody is left to read it
         log_request(context, status=200, stream=False, ended_at=loop.time(), usage=builder.usage)
         completion: dict[str, Any] = builder.completion(
             context.request_id, context.created, route.name

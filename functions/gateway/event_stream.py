@@ -21,6 +21,7 @@ from typing import Any
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from gateway.disconnect import wait_for_disconnect
 from gateway.errors import (
     DEADLINE_MESSAGE,
     GatewayError,
@@ -202,8 +203,7 @@ class _StreamRun:
             self._interrupt(disconnected=True)
 
     async def _watch_disconnect(self, receive: Receive) -> None:
-        while (await receive())["type"] != "http.disconnect":
-            pass
+        await wait_for_disconnect(receive)
         self._interrupt(disconnected=True)
 
     def _interrupt(self, error: GatewayError | None = None, disconnected: bool = False) -> None:

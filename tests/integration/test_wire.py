@@ -167,3 +167,29 @@ def test_client_disconnect_cancels_the_upstream_within_a_second(
     record = upstream.wait_gone(timeout=3)
     assert record.client_gone_at is not None, "the upstream request was never cancelled"
     assert record.client_gone_at - closed_at < 1.0
+
+
+@pytest.mark.parametrize("model", ["direct", "via-litellm"])
+def test_client_disconnect_cancels_a_non_streamed_request_too(
+    gateway_url: str, upstream: FakeUpstream, model: str
+) -> None:
+    upstream.scripts["scripted"] = fake.Script(
+        steps=[fake.chunk({"role": "assistant", "content": "partial"})], ending="hang"
+    )
+    host, port = gateway_url.removeprefix("http://").split(":")
+    body = json.dumps({**BODY, "stream": False, "model": model}).encode()
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(
+            b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+            + f"authorization: Bearer {TENANT_KEY}\r\ncontent-length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        deadline = time.monotonic() + 5
+        while not (upstream.requests and upstream.last().sent_events):
+            assert time.monotonic() < deadline, "the upstream was never called"
+            time.sleep(0.01)
+        closed_at = time.monotonic()
+
+    record = upstream.wait_gone(timeout=3)
+    assert record.client_gone_at is not None, "the upstream request was never cancelled"
+    assert record.client_gone_at - closed_at < 1.0
