@@ -144,6 +144,19 @@ def test_broken_upstream_streams_end_with_an_error_event(
     assert error["type"] == "api_error"
 
 
+def open_request(gateway_url: str, body: dict[str, object]) -> socket.socket:
+    """A chat request sent on a raw socket, which the test closes when it wants to."""
+    host, port = gateway_url.removeprefix("http://").split(":")
+    payload = json.dumps(body).encode()
+    sock = socket.create_connection((host, int(port)))
+    sock.sendall(
+        b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+        + f"authorization: Bearer {TENANT_KEY}\r\ncontent-length: {len(payload)}\r\n\r\n".encode()
+        + payload
+    )
+    return sock
+
+
 @pytest.mark.parametrize("model", ["direct", "via-litellm"])
 def test_client_disconnect_cancels_the_upstream_within_a_second(
     gateway_url: str, upstream: FakeUpstream, model: str
@@ -151,14 +164,7 @@ def test_client_disconnect_cancels_the_upstream_within_a_second(
     upstream.scripts["scripted"] = fake.Script(
         steps=[fake.chunk({"role": "assistant", "content": "partial"})], ending="hang"
     )
-    host, port = gateway_url.removeprefix("http://").split(":")
-    body = json.dumps({**BODY, "model": model}).encode()
-    with socket.create_connection((host, int(port))) as sock:
-        sock.sendall(
-            b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
-            + f"authorization: Bearer {TENANT_KEY}\r\ncontent-length: {len(body)}\r\n\r\n".encode()
-            + body
-        )
+    with open_request(gateway_url, {**BODY, "model": model}) as sock:
         received = b""
         while b"partial" not in received:
             received += sock.recv(65536)
@@ -176,14 +182,7 @@ def test_client_disconnect_cancels_a_non_streamed_request_too(
     upstream.scripts["scripted"] = fake.Script(
         steps=[fake.chunk({"role": "assistant", "content": "partial"})], ending="hang"
     )
-    host, port = gateway_url.removeprefix("http://").split(":")
-    body = json.dumps({**BODY, "stream": False, "model": model}).encode()
-    with socket.create_connection((host, int(port))) as sock:
-        sock.sendall(
-            b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
-            + f"authorization: Bearer {TENANT_KEY}\r\ncontent-length: {len(body)}\r\n\r\n".encode()
-            + body
-        )
+    with open_request(gateway_url, {**BODY, "stream": False, "model": model}):
         deadline = time.monotonic() + 5
         while not (upstream.requests and upstream.last().sent_events):
             assert time.monotonic() < deadline, "the upstream was never called"
