@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import openai
 import pytest
 
@@ -192,3 +193,43 @@ def test_the_direct_path_reuses_its_upstream_connection(
         client.chat.completions.create(model="direct", messages=MESSAGES)
 
     assert len({r.client_port for r in upstream.requests}) == 1
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        fake.text(["Hello", ",", " world"]),
+        fake.reasoning(["Hm", "m."], "42"),
+        fake.tool_call("get_weather", '{"city": "Paris"}'),
+    ],
+    ids=["text", "reasoning", "tool call"],
+)
+def test_both_provider_paths_stream_the_same_chunks(
+    gateway_url: str, upstream: FakeUpstream, script: fake.Script
+) -> None:
+    upstream.scripts["scripted"] = script
+
+    def chunks(model: str) -> list[dict[str, object]]:
+        raw = httpx.post(
+            f"{gateway_url}/v1/chat/completions",
+            headers={"authorization": f"Bearer {TENANT_KEY}"},
+            json={
+                "model": model,
+                "messages": MESSAGES,
+                "stream": True,
+                "stream_options": {"include_usage": True},
+            },
+        ).content
+        events = [json.loads(e[6:]) for e in raw.split(b"\n\n") if e.startswith(b"data: {")]
+        for event in events:
+            del event["id"], event["created"], event["model"]
+            for choice in event["choices"]:  # a null field and a missing one read the same
+                choice["delta"] = {k: v for k, v in choice["delta"].items() if v is not None}
+            if event.get("usage"):  # LiteLLM adds token details; the counts must agree
+                event["usage"] = {
+                    k: event["usage"][k]
+                    for k in ("prompt_tokens", "completion_tokens", "total_tokens")
+                }
+        return events
+
+    assert chunks("direct") == chunks("via-litellm")

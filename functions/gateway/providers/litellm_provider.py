@@ -107,6 +107,15 @@ def _values(model: Any) -> Mapping[str, Any]:
     return {**values, **extra} if extra else values
 
 
+def _tool_call(call: Any) -> dict[str, Any]:
+    """A tool-call fragment as OpenAI streams it: `id` and `type` only on a call's first
+    fragment (LiteLLM repeats `type` on every one)."""
+    fragment: dict[str, Any] = call.model_dump(exclude_none=True)
+    if "id" not in fragment:
+        fragment.pop("type", None)
+    return fragment
+
+
 def _choice(choice: Any) -> dict[str, Any]:
     fields = _values(choice)
     source = _values(fields.get("delta"))
@@ -117,7 +126,7 @@ def _choice(choice: Any) -> dict[str, Any]:
             delta[name] = value
     tool_calls = source.get("tool_calls")
     if tool_calls:
-        delta["tool_calls"] = [call.model_dump(exclude_none=True) for call in tool_calls]
+        delta["tool_calls"] = [_tool_call(call) for call in tool_calls]
     out = {
         "index": fields.get("index", 0),
         "delta": delta,
