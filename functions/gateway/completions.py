@@ -1,11 +1,10 @@
-"""Serving a chat completion: route, open the provider, stream or collect, log."""
+"""Serving a completion for any door: route, open the provider, stream or collect, log."""
 
 from __future__ import annotations
 
 import asyncio
 import random
 from functools import partial
-from typing import Any
 
 import orjson
 from starlette.requests import Request
@@ -15,6 +14,7 @@ from gateway.aggregate import collect
 from gateway.config import ModelRoute, Settings, TenantConfig
 from gateway.context import RequestContext
 from gateway.disconnect import ClientDisconnected, unless_disconnected
+from gateway.doors.base import Door, Reply
 from gateway.errors import (
     ModelNotFound,
     UpstreamFailed,
@@ -23,14 +23,11 @@ from gateway.errors import (
 )
 from gateway.event_stream import EventStreamResponse, StreamLimits, StreamOutcome
 from gateway.observability import log_request
+from gateway.params import ProviderParams, split_params
 from gateway.providers import Providers
 from gateway.providers.base import ChunkStream, UpstreamRequest
-from gateway.schema import parse_chat_request
-from gateway.sse import ChunkFramer
 
 RETRY_BACKOFF_SECONDS = 0.2
-# Fields each provider sets itself; every other field the client sent is passed on.
-_GATEWAY_FIELDS = frozenset({"model", "stream", "stream_options"})
 
 
 class CompletionService:
@@ -51,77 +48,93 @@ class CompletionService:
             )
         return route
 
-    async def complete(self, request: Request, tenant: TenantConfig, raw_body: object) -> Response:
-        parsed, body = parse_chat_request(raw_body)
-        route = self.route_for(tenant, parsed.model)
-        include_usage = bool(
-            parsed.stream and parsed.stream_options and parsed.stream_options.include_usage
-        )
-        context = RequestContext.create(
-            self._settings, tenant, route, body, bool(parsed.stream), include_usage, request.scope
-        )
+    async def complete(
+        self, request: Request, tenant: TenantConfig, door: Door, raw_body: object
+    ) -> Response:
+        chat = door.parse(raw_body)
+        provider_params = split_params(chat.body)
+        route = self.route_for(tenant, chat.model)
+        context = RequestContext.create(self._settings, tenant, route, door, chat, request.scope)
         request.state.context = context  # for the error log, should anything fail now
-        loop = asyncio.get_running_loop()
-        params = {k: v for k, v in body.items() if k not in _GATEWAY_FIELDS}
         forward = self._settings.forward_headers
         headers = {k: v for k, v in request.headers.items() if k in forward}
-        chunks = await self._open(context, params, headers)
-        if parsed.stream:
+        served_by, chunks = await self._open(context, provider_params, headers)
+        reply = Reply(context.request_id, context.created, served_by.name)
+        if chat.stream:
             return EventStreamResponse(
                 chunks,
-                ChunkFramer(context.request_id, context.created, route.name, include_usage),
+                door.stream_format(reply, chat),
                 StreamLimits(
                     keepalive_seconds=self._settings.keepalive_seconds,
                     idle_timeout_seconds=self._settings.idle_timeout_seconds,
                     deadline=context.deadline,
                 ),
                 context.headers(),
-                on_complete=partial(_log_stream, context),
+                on_complete=partial(_log_stream, context, served_by),
             )
+        return await self._collect(request, context, served_by, door, chunks, reply)
+
+    async def _collect(
+        self,
+        request: Request,
+        context: RequestContext,
+        served_by: ModelRoute,
+        door: Door,
+        chunks: ChunkStream,
+        reply: Reply,
+    ) -> Response:
+        loop = asyncio.get_running_loop()
         try:
             builder = await unless_disconnected(
                 collect(chunks, self._settings.idle_timeout_seconds, context.deadline),
                 request.receive,
             )
         except ClientDisconnected:
-            log_request(context, status=499, stream=False, ended_at=loop.time(), disconnected=True)
+            log_request(context, served_by, status=499, ended_at=loop.time(), disconnected=True)
             return Response(status_code=499)  # nobody is left to read it
-        log_request(context, status=200, stream=False, ended_at=loop.time(), usage=builder.usage)
-        completion: dict[str, Any] = builder.completion(
-            context.request_id, context.created, route.name
-        )
+        log_request(context, served_by, status=200, ended_at=loop.time(), usage=builder.usage)
         return Response(
-            orjson.dumps(completion), media_type="application/json", headers=context.headers()
+            orjson.dumps(door.render(builder, reply)),
+            media_type="application/json",
+            headers=context.headers(),
         )
 
     async def _open(
-        self, context: RequestContext, params: dict[str, Any], headers: dict[str, str]
-    ) -> ChunkStream:
-        """Open the upstream stream. Nothing has reached the client yet, so a failure may be
-        tried again: on the route's fallback at once if it has one, otherwise once more on
-        the same route after a short backoff when the failure is transient."""
+        self, context: RequestContext, params: ProviderParams, headers: dict[str, str]
+    ) -> tuple[ModelRoute, ChunkStream]:
+        """Open the upstream stream; returns the route that served and its stream.
+
+        Nothing has reached the client yet, so a failure may be tried again: on the
+        route's fallback at once if it has one the tenant may use, otherwise once more on
+        the same route after a short backoff when the failure is transient.
+        """
         route = context.route
         try:
-            return await self._open_route(route, context, params, headers)
+            return route, await self._open_route(route, context, params, headers)
         except (UpstreamFailed, UpstreamRateLimited, UpstreamTimeout) as error:
-            if route.fallback is not None:
-                route = self._settings.models[route.fallback]
+            fallback = route.fallback
+            if fallback is not None and context.tenant.may_use(fallback):
+                route = self._settings.models[fallback]
             elif error.retryable and self._time_left(context) > 2 * RETRY_BACKOFF_SECONDS:
                 await asyncio.sleep(RETRY_BACKOFF_SECONDS * (0.5 + random.random()))  # noqa: S311
             else:
                 raise
-        return await self._open_route(route, context, params, headers)
+        return route, await self._open_route(route, context, params, headers)
 
     async def _open_route(
         self,
         route: ModelRoute,
         context: RequestContext,
-        params: dict[str, Any],
+        params: ProviderParams,
         headers: dict[str, str],
     ) -> ChunkStream:
         timeout = min(self._settings.upstream_timeout_seconds, self._time_left(context))
         upstream = UpstreamRequest(
-            route=route, params=params, timeout_seconds=max(0.001, timeout), headers=headers
+            route=route,
+            params=params.params,
+            extra_body=params.extra_body,
+            timeout_seconds=max(0.001, timeout),
+            headers=headers,
         )
         return await self._providers.for_route(route).open(upstream)
 
@@ -130,11 +143,11 @@ class CompletionService:
         return context.deadline - asyncio.get_running_loop().time()
 
 
-def _log_stream(context: RequestContext, outcome: StreamOutcome) -> None:
+def _log_stream(context: RequestContext, served_by: ModelRoute, outcome: StreamOutcome) -> None:
     log_request(
         context,
+        served_by,
         status=200,
-        stream=True,
         ended_at=outcome.ended_at,
         error=outcome.error,
         first_chunk_at=outcome.first_chunk_at,

@@ -11,12 +11,15 @@ from typing import Any
 
 from gateway.cache_keys import CacheKeys, compute_cache_keys
 from gateway.config import ModelRoute, Settings, TenantConfig
+from gateway.doors.base import ChatRequest, Door
 
 
 @dataclass(frozen=True, slots=True)
 class RequestContext:
     request_id: str
-    """Also the completion id every chunk of the stream carries."""
+    """Also the response id the client sees (every chunk of a stream carries it)."""
+    door: str
+    """Which front door the request came through (`chat.completions`, ...)."""
     created: int
     started: float
     """`loop.time()` when the request arrived."""
@@ -35,9 +38,8 @@ class RequestContext:
         settings: Settings,
         tenant: TenantConfig,
         route: ModelRoute,
-        body: dict[str, Any],
-        stream: bool,
-        include_usage: bool,
+        door: Door,
+        chat: ChatRequest,
         scope: Mapping[str, Any],
     ) -> RequestContext:
         now = asyncio.get_running_loop().time()
@@ -50,15 +52,16 @@ class RequestContext:
             lambda_deadline = now + remaining_ms() / 1000 - settings.deadline_margin_seconds
             deadline = min(deadline, lambda_deadline)
         return cls(
-            request_id="chatcmpl-" + secrets.token_hex(12),
+            request_id=door.id_prefix + secrets.token_hex(12),
+            door=door.name,
             created=int(time.time()),
             started=now,
             deadline=deadline,
             tenant=tenant,
             route=route,
-            cache_keys=compute_cache_keys(tenant.tenant_id, body, settings.hash_key),
-            stream=stream,
-            include_usage=include_usage,
+            cache_keys=compute_cache_keys(tenant.tenant_id, chat.body, settings.hash_key),
+            stream=chat.stream,
+            include_usage=chat.include_usage,
             lambda_request_id=getattr(lambda_context, "aws_request_id", None),
         )
 

@@ -1,7 +1,8 @@
 """The gateway's one error model.
 
-Every failure the client may see is a `GatewayError`. `http.py` maps it to a status and
-OpenAI's error body before the first byte; `sse.py` turns it into an error event after.
+Every failure the client may see is a `GatewayError`. `http_errors.py` maps it to a
+status and the error body of the request's door before the first byte; the door's
+stream format turns it into an error event after.
 Messages are written for the client: they never carry keys, upstream URLs or stack traces.
 """
 

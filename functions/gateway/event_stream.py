@@ -22,6 +22,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from gateway.disconnect import wait_for_disconnect
+from gateway.doors.base import StreamFormat
 from gateway.errors import (
     DEADLINE_MESSAGE,
     GatewayError,
@@ -30,7 +31,6 @@ from gateway.errors import (
     idle_message,
 )
 from gateway.providers.base import ChunkStream
-from gateway.sse import KEEPALIVE, ChunkFramer, error_event
 
 log = logging.getLogger(__name__)
 _MAX_COALESCED_BYTES = 64 * 1024
@@ -66,7 +66,7 @@ class EventStreamResponse(Response):
     def __init__(
         self,
         chunks: ChunkStream,
-        framer: ChunkFramer,
+        framer: StreamFormat,
         limits: StreamLimits,
         headers: dict[str, str],
         on_complete: Callable[[StreamOutcome], None],
@@ -89,7 +89,7 @@ class _StreamRun:
     """The state of one streaming response while it runs."""
 
     def __init__(
-        self, chunks: ChunkStream, framer: ChunkFramer, limits: StreamLimits, send: Send
+        self, chunks: ChunkStream, framer: StreamFormat, limits: StreamLimits, send: Send
     ) -> None:
         self._loop = asyncio.get_running_loop()
         self._task = asyncio.current_task()
@@ -185,7 +185,7 @@ class _StreamRun:
     async def _finish_with(self, error: GatewayError) -> None:
         self._closing = True
         try:
-            await self._write(error_event(error), more_body=False)
+            await self._write(self._framer.error(error), more_body=False)
         except OSError:
             self._disconnected = True
 
@@ -198,7 +198,7 @@ class _StreamRun:
 
     async def _keepalive(self) -> None:
         try:
-            await self._write(KEEPALIVE)
+            await self._write(self._framer.keepalive)
         except OSError:
             self._interrupt(disconnected=True)
 

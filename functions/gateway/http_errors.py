@@ -1,11 +1,10 @@
-"""The one place where failures become HTTP responses in OpenAI's error shape."""
+"""The one place where failures become HTTP responses, in the error shape of their door."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 
-import orjson
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
@@ -13,6 +12,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.context import RequestContext
+from gateway.doors.base import Door
+from gateway.doors.chat import CHAT_COMPLETIONS
 from gateway.errors import GatewayError, InternalError, InvalidRequest, MethodNotAllowed, NotFound
 from gateway.observability import log_request
 
@@ -20,20 +21,14 @@ log = logging.getLogger(__name__)
 
 
 def error_response(request: Request, error: GatewayError) -> Response:
+    """`error` in the error shape of the door the request came through (OpenAI's unless
+    a route said otherwise by setting `request.state.door`)."""
     context: RequestContext | None = getattr(request.state, "context", None)
     log_request(
-        context,
-        status=error.status,
-        stream=context.stream if context is not None else False,
-        ended_at=asyncio.get_running_loop().time(),
-        error=error,
+        context, status=error.status, ended_at=asyncio.get_running_loop().time(), error=error
     )
-    return Response(
-        orjson.dumps(error.body()),
-        status_code=error.status,
-        media_type="application/json",
-        headers=error.headers,
-    )
+    door: Door = getattr(request.state, "door", CHAT_COMPLETIONS)
+    return door.error_response(error)
 
 
 async def _gateway_error(request: Request, exc: Exception) -> Response:

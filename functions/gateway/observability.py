@@ -15,6 +15,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
+from gateway.config import ModelRoute
 from gateway.context import RequestContext
 from gateway.errors import GatewayError
 
@@ -30,9 +31,9 @@ _cold_start = True
 
 def log_request(
     context: RequestContext | None,
+    served_by: ModelRoute | None = None,
     *,
     status: int,
-    stream: bool,
     ended_at: float,
     error: GatewayError | None = None,
     first_chunk_at: float | None = None,
@@ -40,10 +41,14 @@ def log_request(
     usage: dict[str, Any] | None = None,
     disconnected: bool = False,
 ) -> None:
+    """`served_by` is the route that answered (a fallback, perhaps), once one has."""
     global _cold_start
+    stream = context.stream if context is not None else False
     fields: dict[str, Any] = {"status": status, "stream": stream, "chunks": chunks}
     duration_ms = ttft_ms = None
+    event = "request"
     if context is not None:
+        event = context.door
         duration_ms = round((ended_at - context.started) * 1000, 1)
         fields |= {
             "request_id": context.request_id,
@@ -51,9 +56,11 @@ def log_request(
             "tenant_id_hash": context.cache_keys.tenant_id_hex,
             "context_hash": context.cache_keys.context_hex,
             "model": context.route.name,
-            "provider": context.route.provider,
             "duration_ms": duration_ms,
         }
+        if served_by is not None:
+            fields["served_by"] = served_by.name
+            fields["provider"] = served_by.provider
         if first_chunk_at is not None:
             ttft_ms = fields["ttft_ms"] = round((first_chunk_at - context.started) * 1000, 1)
     if error is not None:
@@ -66,7 +73,7 @@ def log_request(
         fields["completion_tokens"] = usage.get("completion_tokens")
     if _cold_start:
         fields["cold_start"] = True
-    logger.info("chat.completions", extra=fields)
+    logger.info(event, extra=fields)
 
     if METRICS_ENABLED:
         _emit_metrics(error, ttft_ms, duration_ms if stream else None)

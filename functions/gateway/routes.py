@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from gateway.completions import CompletionService
 from gateway.config import Settings, TenantConfig
+from gateway.doors.chat import CHAT_COMPLETIONS
 from gateway.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 from gateway.tenants import KeyStore
 
@@ -89,4 +90,4 @@ async def chat_completions(request: Request) -> Response:
     tenant = authenticate(request, request.headers.get("authorization"))
     settings: Settings = request.app.state.settings
     body = await read_json(request, settings.max_body_bytes)
-    return await _service(request).complete(request, tenant, body)
+    return await _service(request).complete(request, tenant, CHAT_COMPLETIONS, body)

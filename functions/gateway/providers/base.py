@@ -20,14 +20,17 @@ Chunk = dict[str, Any]
 
 @dataclass(frozen=True, slots=True)
 class UpstreamRequest:
-    """What a provider needs: the route and the client's parameters.
+    """What a provider needs: the route and the client's fields, split by `gateway.params`.
 
-    `params` are the client's request fields as sent, minus `model`, `stream` and
-    `stream_options`, which each provider sets itself (it always streams, with usage).
+    `model`, `stream` and `stream_options` are not among them: each provider sets those
+    itself (it always streams, with usage).
     """
 
     route: ModelRoute
     params: dict[str, Any]
+    """OpenAI chat-completion parameters."""
+    extra_body: dict[str, Any]
+    """Other fields the client sent: JSON body fields, never provider configuration."""
     timeout_seconds: float
     headers: dict[str, str]
     """Client headers on the operator's allow-list (`GATEWAY_FORWARD_HEADERS`)."""

@@ -56,6 +56,7 @@ class LiteLLMProvider:
                     stream=True,
                     stream_options={"include_usage": True},
                     extra_headers=request.headers or None,
+                    extra_body=request.extra_body or None,
                     max_retries=0,
                     num_retries=0,
                 )

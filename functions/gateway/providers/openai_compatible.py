@@ -52,6 +52,7 @@ class OpenAICompatibleProvider:
         route = request.route
         url = (route.api_base or OPENAI_API_BASE).rstrip("/") + "/chat/completions"
         body = {
+            **request.extra_body,
             **request.params,
             "model": route.upstream_model,
             "stream": True,

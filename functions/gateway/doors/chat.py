@@ -1,4 +1,4 @@
-"""Server-sent-event framing of a chat-completion stream.
+"""The OpenAI chat-completions door: `chat.completion.chunk` events and OpenAI's errors.
 
 The constant part of every chunk (`id`, `object`, `created`, `model`) is serialised once
 per stream into a prefix; each chunk then costs one `orjson.dumps` of what changes.
@@ -9,9 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+from starlette.responses import Response
 
+from gateway.aggregate import CompletionBuilder
+from gateway.doors.base import ChatRequest, Reply
 from gateway.errors import GatewayError, UpstreamFailed
 from gateway.providers.base import Chunk
+from gateway.schema import parse_chat_request
 
 DONE = b"data: [DONE]\n\n"
 KEEPALIVE = b": keep-alive\n\n"
@@ -20,6 +24,16 @@ KEEPALIVE = b": keep-alive\n\n"
 def error_event(error: GatewayError) -> bytes:
     """An in-stream error: JSON with a top-level `error`, which the `openai` SDK raises."""
     return b"data: " + orjson.dumps(error.body()) + b"\n\n"
+
+
+def openai_error_response(error: GatewayError) -> Response:
+    """OpenAI's error shape, `{"error": {message, type, param, code}}`, with its status."""
+    return Response(
+        orjson.dumps(error.body()),
+        status_code=error.status,
+        media_type="application/json",
+        headers=error.headers,
+    )
 
 
 class ChunkFramer:
@@ -32,13 +46,15 @@ class ChunkFramer:
 
     __slots__ = ("_include_usage", "_prefix", "chunks", "finish_reason", "role_sent", "usage")
 
-    def __init__(self, completion_id: str, created: int, model: str, include_usage: bool) -> None:
+    keepalive = KEEPALIVE
+
+    def __init__(self, reply: Reply, include_usage: bool) -> None:
         head = orjson.dumps(
             {
-                "id": completion_id,
+                "id": reply.id,
                 "object": "chat.completion.chunk",
-                "created": created,
-                "model": model,
+                "created": reply.created,
+                "model": reply.model,
             }
         )
         self._prefix = b"data: " + head[:-1] + b","
@@ -81,3 +97,34 @@ class ChunkFramer:
         if self._include_usage and self.usage is not None:
             out += self._prefix + orjson.dumps({"choices": [], "usage": self.usage})[1:] + b"\n\n"
         return out + DONE
+
+    error = staticmethod(error_event)
+
+
+class ChatCompletionsDoor:
+    """`POST /v1/chat/completions`: the internal request is this door's own body."""
+
+    name = "chat.completions"
+    id_prefix = "chatcmpl-"
+
+    def parse(self, body: object) -> ChatRequest:
+        parsed, raw = parse_chat_request(body)
+        stream = bool(parsed.stream)
+        options = parsed.stream_options
+        return ChatRequest(
+            body=raw,
+            model=parsed.model,
+            stream=stream,
+            include_usage=bool(stream and options and options.include_usage),
+        )
+
+    def stream_format(self, reply: Reply, request: ChatRequest) -> ChunkFramer:
+        return ChunkFramer(reply, request.include_usage)
+
+    def render(self, builder: CompletionBuilder, reply: Reply) -> dict[str, Any]:
+        return builder.completion(reply.id, reply.created, reply.model)
+
+    error_response = staticmethod(openai_error_response)
+
+
+CHAT_COMPLETIONS = ChatCompletionsDoor()
