@@ -7,7 +7,7 @@ import hmac
 from gateway.config import TenantConfig, key_digest
 from gateway.errors import AuthenticationFailed
 
-_MISSING = "Missing API key. Send it as 'Authorization: Bearer <key>'."
+_MISSING = "Missing API key. Send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'."
 _UNKNOWN = "Incorrect API key provided."
 
 
@@ -24,10 +24,15 @@ class KeyStore:
             (digest, tenant) for tenant in tenants for digest in tenant.key_digests
         )
 
-    def authenticate(self, authorization: str | None) -> TenantConfig:
-        scheme, _, key = (authorization or "").partition(" ")
-        key = key.strip()
-        if scheme.lower() != "bearer" or not key:
+    def authenticate(self, authorization: str | None, api_key: str | None = None) -> TenantConfig:
+        """The tenant of the key in `x-api-key` (what Anthropic clients send, and the only
+        place left for it when a SigV4 signature occupies `Authorization`), or else of the
+        `Authorization: Bearer` key."""
+        key = (api_key or "").strip()
+        if not key:
+            scheme, _, bearer = (authorization or "").partition(" ")
+            key = bearer.strip() if scheme.lower() == "bearer" else ""
+        if not key:
             raise AuthenticationFailed(_MISSING)
         presented = key_digest(key)
         found: TenantConfig | None = None
