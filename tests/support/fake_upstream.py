@@ -248,8 +248,8 @@ class FakeUpstream:
             script = text([w if i == 0 else " " + w for i, w in enumerate(words)])
         if script.delay_headers:
             await asyncio.sleep(script.delay_headers)
+        extra = "".join(f"{k}: {v}\r\n" for k, v in script.headers.items())
         if script.status != 200:
-            extra = "".join(f"{k}: {v}\r\n" for k, v in script.headers.items())
             writer.write(
                 f"HTTP/1.1 {script.status} {_REASONS.get(script.status, 'Error')}\r\n"
                 f"content-type: application/json\r\ncontent-length: {len(script.body)}\r\n"
@@ -261,7 +261,7 @@ class FakeUpstream:
             return b""
         writer.write(
             b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
-            b"transfer-encoding: chunked\r\n\r\n"
+            b"transfer-encoding: chunked\r\n" + extra.encode("latin-1") + b"\r\n"
         )
         gone = asyncio.ensure_future(reader.read(1))
         try:
