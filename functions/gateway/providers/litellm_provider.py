@@ -15,6 +15,7 @@ from typing import Any
 from gateway.errors import GatewayError, UpstreamFailed, UpstreamTimeout
 from gateway.providers.base import Chunk, UpstreamRequest
 from gateway.providers.bounded import bound_litellm_transports
+from gateway.providers.chunk_shape import WRONG_SHAPE, checked_chunk
 from gateway.providers.upstream_errors import (
     BROKE_OFF,
     NO_ANSWER,
@@ -174,6 +175,15 @@ def _choice(choice: Any) -> dict[str, Any]:
     return out
 
 
+def _chunk(item: Any) -> Chunk:
+    fields = _values(item)
+    chunk: Chunk = {"choices": [_choice(c) for c in fields.get("choices") or ()]}
+    usage = fields.get("usage")
+    if usage is not None:
+        chunk["usage"] = usage if isinstance(usage, dict) else usage.model_dump(exclude_none=True)
+    return chunk
+
+
 class LiteLLMChunkStream:
     """LiteLLM's stream objects, converted to the gateway's chunk shape."""
 
@@ -192,14 +202,10 @@ class LiteLLMChunkStream:
             raise
         except Exception as exc:
             raise map_litellm_error(exc, self._redactor, streaming=True) from None
-        fields = _values(item)
-        chunk: Chunk = {"choices": [_choice(c) for c in fields.get("choices") or ()]}
-        usage = fields.get("usage")
-        if usage is not None:
-            chunk["usage"] = (
-                usage if isinstance(usage, dict) else usage.model_dump(exclude_none=True)
-            )
-        return chunk
+        try:
+            return checked_chunk(_chunk(item))
+        except (AttributeError, TypeError, ValueError):  # LiteLLM passed on junk it was sent
+            raise UpstreamFailed(WRONG_SHAPE) from None
 
     async def aclose(self) -> None:
         close = getattr(self._stream, "aclose", None)

@@ -17,6 +17,7 @@ from gateway.config import Settings
 from gateway.errors import GatewayError, UpstreamFailed, UpstreamTimeout
 from gateway.providers.base import Chunk, UpstreamRequest
 from gateway.providers.bounded import COMPRESSED, is_compressed
+from gateway.providers.chunk_shape import WRONG_SHAPE, checked_chunk
 from gateway.providers.sse_reader import SSEDataReader
 from gateway.providers.upstream_errors import (
     BROKE_OFF,
@@ -163,7 +164,7 @@ class UpstreamEventStream:
         except orjson.JSONDecodeError:
             raise UpstreamFailed("The provider sent an event that is not JSON.") from None
         if not isinstance(chunk, dict):
-            raise UpstreamFailed("The provider sent an event of the wrong shape.")
+            raise UpstreamFailed(WRONG_SHAPE)
         if "error" in chunk:
             error = chunk["error"]
             message = error.get("message") if isinstance(error, dict) else error
@@ -173,7 +174,7 @@ class UpstreamEventStream:
             )
         for field in _OWN_FIELDS:
             chunk.pop(field, None)
-        return chunk
+        return checked_chunk(chunk)
 
     async def aclose(self) -> None:
         if self._done and not self._response.is_closed:
