@@ -133,7 +133,9 @@ def test_several_invocations_in_one_process_reuse_the_upstream_connection(
         else:
             assert body.endswith(b"data: [DONE]\n\n")
     # One event loop for the process: the pooled upstream connection survives invocations.
-    assert len({r.client_port for r in upstream.requests}) == 1
+    ports = [r.client_port for r in upstream.requests]
+    assert len(ports) == 4
+    assert len(set(ports)) == 1, ports
 
 
 def with_request(event: dict[str, Any], method: str, path: str) -> dict[str, Any]:
