@@ -14,7 +14,7 @@ from tests.conftest import TENANT_KEY, gateway_env
 from tests.support import fake_upstream as fake
 from tests.support.fake_upstream import FakeUpstream
 
-from .conftest import ROOT, StartRuntime, function_url_event, split_prelude
+from .conftest import ROOT, TEST_PYTHON, StartRuntime, function_url_event, split_prelude
 from .runtime_api_emulator import RuntimeApiEmulator
 
 
@@ -26,7 +26,7 @@ def gateway(
         upstream.url, GATEWAY_DEADLINE_MARGIN_SECONDS="0.5", POWERTOOLS_METRICS_DISABLED="true"
     )
     env["LAMBDA_TASK_ROOT"] = str(Path(ROOT) / "functions")
-    start_runtime("gateway.app.handler", env=env)
+    start_runtime("gateway.app.handler", python=TEST_PYTHON, env=env)
     return emulator
 
 
