@@ -59,6 +59,13 @@ def split_prelude(body: bytes) -> tuple[dict[str, Any], bytes]:
     return document, rest
 
 
+def startup_report(emulator: RuntimeApiEmulator) -> dict[str, Any]:
+    """What the test app's `/startup` route reports: `sys.path`, environment, interpreter."""
+    result = emulator.invoke(function_url_event("/startup"))
+    document: dict[str, Any] = json.loads(split_prelude(result.body)[1])
+    return document
+
+
 class Runtime:
     """A `bootstrap` process; its output goes to a file (read by `log()`)."""
 

@@ -9,7 +9,7 @@ import re
 import time
 from dataclasses import dataclass
 
-from .conftest import StartRuntime, function_url_event, split_prelude
+from .conftest import StartRuntime, function_url_event, startup_report
 from .runtime_api_emulator import RuntimeApiEmulator
 
 TEXT_LINE = re.compile(r"\[(\w+)\]\t\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\t([\w-]*)\t(.*)", re.S)
@@ -48,8 +48,7 @@ def run_and_collect(
             )
         finally:
             os.close(write_end)
-        startup = emulator.invoke(function_url_event("/startup"))
-        assert json.loads(split_prelude(startup.body)[1])["env"]["telemetry_fd"] is None
+        assert startup_report(emulator)["env"]["telemetry_fd"] is None
         emulator.invoke(function_url_event("/log"))
         failed_id = emulator.enqueue(function_url_event("/fail-before"))
         assert emulator.result(failed_id).kind == "error"

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
@@ -12,7 +11,7 @@ from typing import Any
 
 from tests.conftest import gateway_env
 
-from .conftest import APPS, ROOT, TEST_PYTHON, StartRuntime, function_url_event, split_prelude
+from .conftest import APPS, ROOT, TEST_PYTHON, StartRuntime, startup_report
 from .runtime_api_emulator import RuntimeApiEmulator
 
 PACKAGE_DIR = ROOT / "layers" / "streaming-runtime" / "python"
@@ -27,12 +26,6 @@ def task_root_with_pth(folder: Path, *lines: str) -> Path:
     return folder
 
 
-def startup(emulator: RuntimeApiEmulator) -> dict[str, Any]:
-    result = emulator.invoke(function_url_event("/startup"))
-    document: dict[str, Any] = json.loads(split_prelude(result.body)[1])
-    return document
-
-
 def test_sys_path_is_the_managed_bootstraps(
     emulator: RuntimeApiEmulator, start_runtime: StartRuntime, tmp_path: Path, runtime_dir: Path
 ) -> None:
@@ -45,7 +38,7 @@ def test_sys_path_is_the_managed_bootstraps(
 
     # WHEN the runtime starts the app (importable only through that .pth file)
     start_runtime("streaming_app.app", env={"LAMBDA_TASK_ROOT": str(task_root)})
-    document = startup(emulator)
+    document = startup_report(emulator)
 
     # THEN sys.path starts as bootstrap.py leaves it: task root, layer directories, the
     # interpreter's site-packages, the runtime folder (the package's own folder next)
@@ -71,7 +64,7 @@ def test_a_function_that_sets_pythonpath_keeps_it_without_layer_directories(
     extra.mkdir()
 
     start_runtime("streaming_app.app", env={"PYTHONPATH": str(extra)})
-    document = startup(emulator)
+    document = startup_report(emulator)
 
     assert document["sys_path"][:4] == [str(APPS), str(runtime_dir), str(PACKAGE_DIR), str(extra)]
     assert not [entry for entry in document["sys_path"] if entry.startswith(("/opt", "/var/lang"))]
@@ -89,7 +82,7 @@ def test_mangum_comes_from_the_task_root_first(
 
     start_runtime("streaming_app.app", env={"LAMBDA_TASK_ROOT": str(task_root)})
 
-    assert startup(emulator)["mangum"] == str(task_root / "mangum" / "__init__.py")
+    assert startup_report(emulator)["mangum"] == str(task_root / "mangum" / "__init__.py")
 
 
 def init_error(emulator: RuntimeApiEmulator, error_type: str | None = None) -> dict[str, Any]:

@@ -185,6 +185,7 @@ async def startup(scope: Scope, receive: Any, send: Any) -> None:
         | {"telemetry_fd": os.environ.get("_LAMBDA_TELEMETRY_LOG_FD")},
         "child_imports": child.stdout.strip() or child.stderr.strip().splitlines()[-1],
         "mangum": sys.modules["mangum"].__file__,
+        "executable": sys.executable,
     }
     await send({"type": "http.response.start", "status": 200, "headers": []})
     await send({"type": "http.response.body", "body": json.dumps(document).encode()})
