@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Mapping
@@ -44,11 +45,15 @@ _tenant_id: str | None = None
 
 
 class Sink(Protocol):
+    error_line_separator: str
+
     def write(self, message: str, frame_type: int) -> None: ...
 
 
 class StdoutSink:
     """Without the telemetry pipe: one line per record (the frame type is dropped)."""
+
+    error_line_separator = "\r"  # CloudWatch splits stdout on LF only: one event
 
     def write(self, message: str, frame_type: int) -> None:
         sys.stdout.write(message if message.endswith("\n") else message + "\n")
@@ -59,15 +64,19 @@ class FramedSink:
     """The telemetry pipe: frame type (4 bytes), length (4), time in microseconds (8), then
     the UTF-8 message; big-endian."""
 
+    error_line_separator = "\n"
+
     def __init__(self, fd: int) -> None:
         self._fd = fd
+        self._lock = threading.Lock()  # apps may log from threads: frames must not mix
 
     def write(self, message: str, frame_type: int) -> None:
         data = message.encode("utf-8", "backslashreplace")
         header = frame_type.to_bytes(4, "big") + len(data).to_bytes(4, "big")
         frame = memoryview(header + (time.time_ns() // 1000).to_bytes(8, "big") + data)
-        while frame:  # a pipe may take a large frame in parts
-            frame = frame[os.write(self._fd, frame) :]
+        with self._lock:
+            while frame:  # a pipe may take a large frame in parts
+                frame = frame[os.write(self._fd, frame) :]
 
 
 _sink: Sink = StdoutSink()
@@ -116,8 +125,7 @@ def log_error(document: Mapping[str, Any]) -> None:
     lines = [title, "Traceback (most recent call last):"]
     for entry in document.get("stackTrace", []):
         lines += [_nbsp_indent(line) for line in entry.splitlines()] or [""]
-    # stdout keeps one event by joining with CR (CloudWatch splits on LF only).
-    _sink.write(("\n" if isinstance(_sink, FramedSink) else "\r").join(lines), frame_type)
+    _sink.write(_sink.error_line_separator.join(lines), frame_type)
 
 
 def _nbsp_indent(line: str) -> str:
