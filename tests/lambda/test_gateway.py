@@ -106,15 +106,15 @@ def test_the_function_deadline_ends_the_stream_with_a_gateway_timeout(
     gateway: RuntimeApiEmulator, upstream: FakeUpstream
 ) -> None:
     upstream.scripts["scripted"] = fake.Script(steps=[fake.chunk({"content": "x"})], ending="hang")
-    started = time.monotonic()
+    gateway.invoke(chat_event("echo", stream=False))  # the process is up: its init is not timed
+    deadline = time.time() + 1.5  # no later than the deadline the emulator sets
 
     result = gateway.invoke(chat_event("direct"), timeout_ms=1500)
 
-    elapsed = time.monotonic() - started
     _, body = split_prelude(result.body)
     error = json.loads(data_events(body)[-1])["error"]
     assert error["code"] == "gateway_timeout"
-    assert elapsed < 1.5
+    assert result.chunks[-1].arrived_at < deadline  # the error event, before the deadline
     assert upstream.wait_gone(timeout=2).client_gone_at is not None
 
 
