@@ -50,10 +50,11 @@ class Recorded:
     headers: dict[str, str]
     body: dict[str, Any]
     received_at: float
+    client_port: int
+    """The client's source port: one port for requests on one reused connection."""
     finished_at: float | None = None
     client_gone_at: float | None = None
     sent_events: int = 0
-    client_port: int = 0
 
 
 def sse(obj: Any) -> bytes:
@@ -240,6 +241,7 @@ class FakeUpstream:
             headers=headers,
             body=json.loads(body or b"{}"),
             received_at=time.monotonic(),
+            client_port=writer.get_extra_info("peername")[1],
         )
         self.requests.append(record)
         script = self._script_for(record.body.get("model", ""))
