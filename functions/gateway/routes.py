@@ -11,6 +11,7 @@ from starlette.responses import Response
 from gateway.completions import CompletionService
 from gateway.config import Settings, TenantConfig
 from gateway.doors.chat import CHAT_COMPLETIONS
+from gateway.doors.responses import ResponsesDoor
 from gateway.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 from gateway.tenants import KeyStore
 
@@ -90,3 +91,12 @@ async def chat_completions(request: Request) -> Response:
     settings: Settings = request.app.state.settings
     body = await read_json(request, settings.max_body_bytes)
     return await _service(request).complete(request, tenant, CHAT_COMPLETIONS, body)
+
+
+@router.post("/v1/responses", openapi_extra={"security": [{"bearer": []}]})
+async def create_response(request: Request) -> Response:
+    door = request.state.door = ResponsesDoor()  # errors from here on in its shape
+    tenant = authenticate(request)
+    settings: Settings = request.app.state.settings
+    body = await read_json(request, settings.max_body_bytes)
+    return await _service(request).complete(request, tenant, door, body)
