@@ -36,8 +36,9 @@ CONSUMED = frozenset(
         "metadata",
         "previous_response_id",
         # Accepted and ignored: nothing is truncated, no built-in tool runs, no reasoning is
-        # encrypted, and the stream is not obfuscated.
+        # encrypted, the stream is not obfuscated, and client metadata is for the client.
         "include",
+        "client_metadata",
         "truncation",
         "max_tool_calls",
         "stream_options",
