@@ -6,11 +6,12 @@ Responses events or a response object (`responses_events`). Errors before the fi
 are OpenAI's error shape, as on the chat endpoint.
 
 A door object serves one request: it keeps the translated request, which the response
-object repeats, and the final response once there is one, for the store.
+object repeats, and hands the finished response to `keep` (the store) when one is set.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from gateway.aggregate import CompletionBuilder
@@ -19,6 +20,8 @@ from gateway.doors.chat import openai_error_response
 from gateway.doors.responses_events import ResponseEvents, render_response
 from gateway.doors.responses_request import ResponsesTurn, translate
 
+KeepTurn = Callable[[ResponsesTurn, dict[str, Any]], Awaitable[None]]
+
 
 class ResponsesDoor:
     name = "responses"
@@ -26,7 +29,8 @@ class ResponsesDoor:
 
     def __init__(self) -> None:
         self.turn: ResponsesTurn | None = None
-        self._events: ResponseEvents | None = None
+        self.keep: KeepTurn | None = None
+        """Set when responses are stored: called with each finished response."""
         self._rendered: dict[str, Any] | None = None
 
     def parse(self, body: object) -> ChatRequest:
@@ -38,16 +42,22 @@ class ResponsesDoor:
         return self.turn
 
     def stream_format(self, reply: Reply, request: ChatRequest) -> ResponseEvents:
-        self._events = ResponseEvents(reply, self._turn())
-        return self._events
+        turn, keep = self._turn(), self.keep
+        if keep is None:
+            return ResponseEvents(reply, turn)
+
+        async def keep_final(response: dict[str, Any]) -> None:
+            await keep(turn, response)
+
+        return ResponseEvents(reply, turn, keep_final)
 
     def render(self, builder: CompletionBuilder, reply: Reply) -> dict[str, Any]:
         self._rendered = render_response(builder, reply, self._turn())
         return self._rendered
 
-    @property
-    def final(self) -> dict[str, Any] | None:
-        """The finished response object (None until the response ended, or if it failed)."""
-        return self._events.final if self._events is not None else self._rendered
+    async def keep_rendered(self) -> None:
+        """Keep the non-streamed response, if there is one (before it is sent)."""
+        if self.keep is not None and self._rendered is not None:
+            await self.keep(self._turn(), self._rendered)
 
     error_response = staticmethod(openai_error_response)

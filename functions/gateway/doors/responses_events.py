@@ -12,6 +12,7 @@ together, so a provider may interleave their argument fragments.
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -23,6 +24,9 @@ from gateway.errors import GatewayError, UpstreamFailed, UpstreamRateLimited
 from gateway.providers.base import Chunk
 
 KEEPALIVE = b": keep-alive\n\n"
+
+Keep = Callable[[dict[str, Any]], Awaitable[None]]
+"""Keeps a finished response object (in the store)."""
 
 _INCOMPLETE = {"length": "max_output_tokens", "content_filter": "content_filter"}
 """Chat finish reasons that make a response `incomplete`, and the reason it reports."""
@@ -168,15 +172,18 @@ class _Item:
 class ResponseEvents:
     """Frames one stream's chunks as Responses API events (a `StreamFormat`).
 
-    Every event is `event: <type>` plus `data: {"type", "sequence_number", ...}`. The
-    final response object is kept in `final` once the stream ended, for the store.
+    Every event is `event: <type>` plus `data: {"type", "sequence_number", ...}`. Once
+    the provider has finished, the final response object is in `final` and handed to
+    `keep`, if given (the store).
     """
 
     keepalive = KEEPALIVE
 
-    def __init__(self, reply: Reply, turn: ResponsesTurn) -> None:
+    def __init__(self, reply: Reply, turn: ResponsesTurn, keep: Keep | None = None) -> None:
         self._reply = reply
         self._turn = turn
+        self._keep = keep
+        self._last: bytes | None = None
         self._suffix = reply.id.removeprefix("resp_")
         self._sequence = 0
         self._started = False
@@ -366,7 +373,17 @@ class ResponseEvents:
     def _close_all(self, status: str) -> bytes:
         return self._close_text(status) + self._close_calls(status)
 
+    async def finish(self) -> None:
+        """The provider has finished: build the last events, and keep the final response
+        (when there is a store) before the last byte is written."""
+        self._last = self._last_events()
+        if self._keep is not None and self.final is not None:
+            await self._keep(self.final)
+
     def ending(self) -> bytes:
+        return self._last if self._last is not None else self._last_events()
+
+    def _last_events(self) -> bytes:
         """Close the open items, then `response.completed` (or `.incomplete`)."""
         status = status_for(self.finish_reason)
         out = self._start() + self._close_all(status)

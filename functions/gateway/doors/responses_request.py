@@ -115,11 +115,7 @@ def translate(body: object) -> ResponsesTurn:
     store = body.get("store", True)
     if not isinstance(store, bool):
         raise _fail("store", "expected a boolean.")
-    items = body.get("input")
-    if isinstance(items, str):
-        items = [{"type": "message", "role": "user", "content": items}]
-    elif not isinstance(items, list):
-        raise _fail("input", "expected a string or a list of input items.")
+    items = input_items(body.get("input"))
     chat: dict[str, Any] = {name: v for name, v in body.items() if name not in CONSUMED}
     chat["messages"] = _messages(body.get("instructions"), items)
     if body.get("tools") is not None:
@@ -140,6 +136,15 @@ def translate(body: object) -> ResponsesTurn:
         store=store,
         input_items=items,
     )
+
+
+def input_items(value: object) -> list[Any]:
+    """The request's `input` as a list of items (a string is one user message)."""
+    if isinstance(value, str):
+        return [{"type": "message", "role": "user", "content": value}]
+    if not isinstance(value, list):
+        raise _fail("input", "expected a string or a list of input items.")
+    return value
 
 
 def _validated(chat: dict[str, Any]) -> Any:
