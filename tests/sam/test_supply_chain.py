@@ -11,6 +11,7 @@ aside so that it sees no other.
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import os
 import re
 import shutil
@@ -39,6 +40,21 @@ def _locked() -> dict[str, tuple[str, str]]:
         assert match, f"not a hashed pin: {line!r}"
         locked[match[1]] = (match[2], match[3])
     return locked
+
+
+def test_the_development_venv_has_the_layers_versions() -> None:
+    # scripts/setup installs requirements-dev.txt with the lock's versions as constraints
+    installed = {
+        (dist.metadata["Name"] or "").lower().replace("_", "-"): dist.version
+        for dist in importlib.metadata.distributions()
+    }
+    differ = {
+        name: (version, installed[name])
+        for name, (version, _) in _locked().items()
+        if name in installed and installed[name] != version
+    }
+    assert not differ, f"locked vs installed (run scripts/setup): {differ}"
+    assert "litellm" in installed
 
 
 def test_every_requirement_is_locked_with_a_hash() -> None:
