@@ -77,6 +77,18 @@ def parameters_used(value: Any) -> set[str]:
     return {name for pair in pairs for name in pair if name}
 
 
+def test_a_changed_description_replaces_the_version() -> None:
+    # CloudFormation's own resource schema (as cfn-lint ships it): a create-only
+    # property that changes makes CloudFormation replace the resource, and replacing
+    # an AWS::Lambda::Version publishes a new version.
+    schemas = next(SAM_PYTHON.parents[1].glob("lib/python3*/site-packages/cfnlint/data/schemas"))
+    providers = json.loads((schemas / "providers" / "eu-west-1.json").read_text())
+    schema_file = schemas / "resources" / f"{providers['AWS::Lambda::Version']}.json"
+    schema = json.loads(schema_file.read_text())
+    assert schema["typeName"] == "AWS::Lambda::Version"
+    assert "/properties/Description" in schema["createOnlyProperties"]
+
+
 def test_identical_parameters_publish_nothing_new(stacks: dict[str, Stack]) -> None:
     assert published(stacks["default"]) == published(stacks["default again"])
 
