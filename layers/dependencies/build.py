@@ -3,6 +3,7 @@
     python3 build.py install DEST [--host] [--no-prune]
                                              pip install --target DEST, then prune.py
     python3 build.py lock                    re-resolve constraints.txt for the target
+    python3 build.py pins                    print constraints.txt without its hashes
 
 The target is the python3.13 arm64 runtime (Amazon Linux 2023, glibc 2.34): pip picks
 binary wheels only (`--only-binary=:all:`, so nothing is compiled and no python3.13 is
@@ -10,14 +11,24 @@ needed here) for CPython 3.13 on any manylinux aarch64 up to glibc 2.34. pip old
 25 does not expand `manylinux_2_34` to the older tags, hence the explicit list: LiteLLM
 ships manylinux_2_28 wheels while orjson ships manylinux2014 only.
 
-`--host` installs the same pins for the Python running this script instead (used by
-tests/sam/test_pruning.py to import and run the pruned tree on the build machine).
+Supply chain: constraints.txt pins every distribution of the target resolution with the
+sha256 of its wheel, and the target install runs pip in hash-checking mode
+(`--require-hashes`, with constraints.txt as the requirements: pip before 25 ignores
+hashes in a `-c` file), so a file on the index that differs from the one locked, under
+any name or version, is refused. `lock` downloads the target wheels and hashes what it
+got.
+
+`--host` installs the same versions for the Python running this script instead (used by
+tests/sam/test_pruning.py to import and run the pruned tree on the build machine), and
+`pins` prints them for the development venv (scripts/setup): those installs take the
+host's wheels, whose hashes differ from the target's, so they are pinned by version.
 `--no-compile` everywhere: bytecode from the host's Python is useless on 3.13.
 """
 
 from __future__ import annotations
 
-import json
+import hashlib
+import re
 import subprocess
 import sys
 import tempfile
@@ -36,25 +47,19 @@ TARGET_FLAGS = [
     "--platform=manylinux2014_aarch64",
     *(f"--platform=manylinux_2_{minor}_aarch64" for minor in TARGET_GLIBC_MINORS),
 ]
-PIP = [
-    sys.executable,
-    "-m",
-    "pip",
-    "install",
-    "--disable-pip-version-check",
-    "--no-input",
-    "--no-compile",
-    "--quiet",
-]
+PIP = [sys.executable, "-m", "pip"]
+QUIET = ["--disable-pip-version-check", "--no-input", "--quiet"]
 
 
 def install(dest: Path, *, host: bool, prune_tree: bool = True) -> None:
-    platform = ["--only-binary=:all:"] if host else TARGET_FLAGS
     dest.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        [*PIP, *platform, "--target", str(dest), "-r", str(REQUIREMENTS), "-c", str(CONSTRAINTS)],
-        check=True,
-    )
+    if host:
+        with tempfile.TemporaryDirectory() as scratch:
+            versions = Path(scratch) / "pins.txt"
+            versions.write_text(pins())
+            _pip_install(dest, "--only-binary=:all:", "-r", REQUIREMENTS, "-c", versions)
+    else:
+        _pip_install(dest, *TARGET_FLAGS, "--require-hashes", "-r", CONSTRAINTS)
     if prune_tree:
         sys.path.insert(0, str(HERE))
         from prune import prune
@@ -62,41 +67,48 @@ def install(dest: Path, *, host: bool, prune_tree: bool = True) -> None:
         prune(dest)
 
 
+def _pip_install(dest: Path, *args: str | Path) -> None:
+    command = [*PIP, "install", *QUIET, "--no-compile", "--target", str(dest), *map(str, args)]
+    subprocess.run(command, check=True)
+
+
+def pins() -> str:
+    """constraints.txt without its hashes: the same versions, for any platform."""
+    lines = CONSTRAINTS.read_text().splitlines()
+    return "".join(re.sub(r"\s+--hash=\S+", "", line) + "\n" for line in lines)
+
+
 def lock() -> None:
-    """Write constraints.txt: every distribution the target resolution installs, pinned."""
+    """Write constraints.txt: every distribution the target resolution installs, pinned
+    to the version and the sha256 of the wheel downloaded for the target."""
     with tempfile.TemporaryDirectory() as scratch:
-        report = Path(scratch) / "report.json"
-        subprocess.run(
-            [
-                *PIP,
-                *TARGET_FLAGS,
-                "--dry-run",
-                "--ignore-installed",
-                "--target",
-                str(Path(scratch) / "t"),
-                "--report",
-                str(report),
-                "-r",
-                str(REQUIREMENTS),
-            ],
-            check=True,
-        )
-        resolved = json.loads(report.read_text())["install"]
-    pins = sorted(
-        f"{item['metadata']['name'].lower()}=={item['metadata']['version']}" for item in resolved
-    )
+        command = [*PIP, "download", *QUIET, *TARGET_FLAGS, "--dest", scratch]
+        subprocess.run([*command, "-r", str(REQUIREMENTS)], check=True)
+        wheels = sorted(Path(scratch).glob("*.whl"))
+        locked = sorted(_pinned(wheel) for wheel in wheels)
     CONSTRAINTS.write_text(
-        "# Every distribution the Dependencies layer installs, pinned, so `sam build` is\n"
-        "# reproducible. Generated for CPython 3.13 manylinux aarch64 by\n"
-        "# `python3 layers/dependencies/build.py lock` from requirements.txt; regenerate\n"
-        "# it whenever requirements.txt changes.\n" + "\n".join(pins) + "\n"
+        "# Every distribution the Dependencies layer installs, pinned to its version and the\n"
+        "# sha256 of its CPython 3.13 manylinux aarch64 (or pure Python) wheel, so `sam build`\n"
+        "# is reproducible and installs nothing else. Generated by\n"
+        "# `python3 layers/dependencies/build.py lock` from requirements.txt; regenerate it\n"
+        "# whenever requirements.txt changes, and review what changed.\n" + "".join(locked)
     )
-    print(f"wrote {len(pins)} pins to {CONSTRAINTS}", file=sys.stderr)
+    print(f"wrote {len(locked)} pins to {CONSTRAINTS}", file=sys.stderr)
+
+
+def _pinned(wheel: Path) -> str:
+    """`name==version --hash=sha256:...` for a wheel file ({name}-{version}-...whl)."""
+    name, version = wheel.name.split("-")[:2]
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    return f"{name.lower().replace('_', '-')}=={version} --hash=sha256:{digest}\n"
 
 
 def main(argv: list[str]) -> int:
     if argv[:1] == ["lock"] and len(argv) == 1:
         lock()
+        return 0
+    if argv[:1] == ["pins"] and len(argv) == 1:
+        sys.stdout.write(pins())
         return 0
     options = set(argv[2:])
     if argv[:1] == ["install"] and len(argv) >= 2 and options <= {"--host", "--no-prune"}:
