@@ -54,6 +54,8 @@ class ModelRoute:
     api_key: Secret | None = None
     fallback: str | None = None
     """Another route to try when this one fails before the first byte."""
+    cache_ttl_seconds: int | None = None
+    """How long this route's answers are cached; None: `Settings.cache_ttl_seconds`."""
 
     @property
     def upstream_model(self) -> str:
@@ -69,6 +71,8 @@ class TenantConfig:
     tenant_id: str
     key_digests: tuple[bytes, ...]
     allowed_models: frozenset[str] | None = None
+    cache: bool = True
+    """False: this tenant's requests are never answered from or stored in the cache."""
 
     def may_use(self, model: str) -> bool:
         return self.allowed_models is None or model in self.allowed_models
@@ -91,6 +95,10 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     """Browser origins allowed to call the gateway; none by default (CORS closed)."""
     hash_key: bytes = field(default_factory=lambda: derive_hash_key(DEFAULT_HASH_KEY))
+    cache_ttl_seconds: int = 0
+    """How long answers are cached unless a route says otherwise; 0: not cached."""
+    cache_url: str = ""
+    """Where cached answers are kept (`gateway.cache.backends`); empty: a temp-dir file."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -109,6 +117,10 @@ class Settings:
             forward_headers=parse_forward_headers(env.get("GATEWAY_FORWARD_HEADERS", "")),
             cors_origins=_names(env.get("GATEWAY_CORS_ORIGINS", "")),
             hash_key=derive_hash_key(env.get("GATEWAY_HASH_KEY") or DEFAULT_HASH_KEY),
+            cache_ttl_seconds=_ttl(
+                env.get("GATEWAY_CACHE_TTL_SECONDS") or 0, "GATEWAY_CACHE_TTL_SECONDS"
+            ),
+            cache_url=env.get("GATEWAY_CACHE_URL", "").strip(),
         )
 
 
@@ -165,6 +177,15 @@ def _positive(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _ttl(raw: object, name: str) -> int:
+    """A cache lifetime: a whole number of seconds (JSON number or digits), 0 for none."""
+    if isinstance(raw, str) and raw.strip().isdigit():
+        raw = int(raw)
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 0 <= raw < 2**31:
+        raise ConfigurationError(f"{name} must be a whole number of seconds (0 or more)")
+    return raw
+
+
 def _load_json_object(text: str, name: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
@@ -199,7 +220,7 @@ def _parse_key(raw: object, tenant_id: str) -> bytes:
 
 def parse_tenants(text: str) -> tuple[TenantConfig, ...]:
     """Parse `{"tenant": ["key" | "sha256:<hex>", ...]}` or
-    `{"tenant": {"keys": [...], "models": [...]}}`. Empty text means no tenants."""
+    `{"tenant": {"keys": [...], "models"?: [...], "cache"?: false}}`. Empty: no tenants."""
     if not text.strip():
         return ()
     tenants = []
@@ -215,11 +236,17 @@ def parse_tenants(text: str) -> tuple[TenantConfig, ...]:
             raise ConfigurationError(
                 f"GATEWAY_API_KEYS: tenant {tenant_id!r} models must be a list of names"
             )
+        cache = entry.get("cache", True) if isinstance(entry, dict) else True
+        if not isinstance(cache, bool):
+            raise ConfigurationError(
+                f'GATEWAY_API_KEYS: tenant {tenant_id!r} "cache" must be true or false'
+            )
         tenants.append(
             TenantConfig(
                 tenant_id=tenant_id,
                 key_digests=tuple(_parse_key(k, tenant_id) for k in keys),
                 allowed_models=None if models is None else frozenset(models),
+                cache=cache,
             )
         )
     return tuple(tenants)
@@ -240,7 +267,8 @@ def _default_provider(model: str) -> ProviderKind:
 
 
 def parse_models(text: str, env: Mapping[str, str]) -> Mapping[str, ModelRoute]:
-    """Parse `{"name": {"model": ..., "api_base"?, "api_key_env"?, "provider"?, "fallback"?}}`.
+    """Parse `{"name": {"model": ..., "api_base"?, "api_key_env"?, "provider"?, "fallback"?,
+    "cache_ttl_seconds"?}}`.
 
     Provider keys are read from the variables the routes name, here, once.
     """
@@ -271,6 +299,7 @@ def parse_models(text: str, env: Mapping[str, str]) -> Mapping[str, ModelRoute]:
         fallback = entry.get("fallback")
         if fallback is not None and not isinstance(fallback, str):
             raise ConfigurationError(f"GATEWAY_MODELS: {name!r} fallback must be a model name")
+        ttl = entry.get("cache_ttl_seconds")
         routes[name] = ModelRoute(
             name=name,
             model=model,
@@ -278,6 +307,9 @@ def parse_models(text: str, env: Mapping[str, str]) -> Mapping[str, ModelRoute]:
             api_base=api_base,
             api_key=api_key,
             fallback=fallback,
+            cache_ttl_seconds=None
+            if ttl is None
+            else _ttl(ttl, f"GATEWAY_MODELS: {name!r} cache_ttl_seconds"),
         )
     for route in routes.values():
         if route.fallback is not None and route.fallback not in routes.keys() - {route.name}:
