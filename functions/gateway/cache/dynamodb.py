@@ -14,6 +14,7 @@ days, not at once, so a read checks `expires_at` itself.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from typing import Any
 
@@ -24,8 +25,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from gateway.cache.store import StoredEntry, StoreError
 from gateway.errors import ConfigurationError
 
-ITEM_LIMIT_BYTES = 400 * 1024
-"""DynamoDB's item size limit, attribute names and the key included."""
+ITEM_LIMIT_BYTES = 400_000
+"""DynamoDB's item size limit ("400 KB"), attribute names and the key included."""
 _CLIENT_CONFIG = Config(
     connect_timeout=1, read_timeout=1, retries={"total_max_attempts": 2, "mode": "standard"}
 )
@@ -37,7 +38,9 @@ class DynamoDbStore:
     def __init__(self, table: str) -> None:
         self._table = table
         try:
-            self._client: Any = boto3.session.Session().client("dynamodb", config=_CLIENT_CONFIG)
+            # boto3 itself reads AWS_DEFAULT_REGION only; Lambda sets both.
+            session = boto3.session.Session(region_name=os.environ.get("AWS_REGION") or None)
+            self._client: Any = session.client("dynamodb", config=_CLIENT_CONFIG)
         except BotoCoreError as error:  # no region configured, most likely
             raise ConfigurationError(f"GATEWAY_CACHE_URL: cannot use DynamoDB: {error}") from None
 
