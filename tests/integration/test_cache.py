@@ -7,7 +7,9 @@ test never answer another; the fake upstream's request log shows what was not ca
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -467,6 +469,37 @@ def test_the_gateway_does_not_cache_unless_configured(
 
     assert [a.cache for a in answers] == [None, None]
     assert len(upstream.requests) == 2
+
+
+@pytest.mark.parametrize("model", ROUTES)
+def test_an_answer_over_the_store_limit_is_not_stored_and_is_counted(
+    cached_url: str,
+    upstream: FakeUpstream,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+    model: str,
+) -> None:
+    """1.6 MB of incompressible text: over the SQLite store's 1 MiB entry limit."""
+    from tests.integration.test_request_log import read_log
+
+    pieces = [base64.b64encode(os.urandom(75_000)).decode() for _ in range(16)]
+    upstream.scripts["scripted"] = fake.text(pieces)
+    body = {"model": model, "messages": question()}
+    auth = {"authorization": f"Bearer {TENANT_KEY}"}
+    capsys.readouterr()
+
+    answers = [
+        httpx.post(f"{cached_url}/v1/chat/completions", headers=auth, json=body, timeout=30)
+        for _ in range(2)
+    ]
+
+    assert [a.headers["x-gateway-cache"] for a in answers] == ["miss", "miss"]
+    assert answers[1].json()["choices"][0]["message"]["content"] == "".join(pieces)
+    assert len(upstream.requests) == 2
+    _, lines = read_log(caplog)
+    assert [line.get("cache_too_large") for line in lines] == [True, True]
+    records = [r for r in emf_records(capsys.readouterr().out) if "Requests" in r]
+    assert [r.get("CacheEntriesTooLarge") for r in records] == [[1.0], [1.0]]
 
 
 def test_the_request_log_and_metrics_say_hit_miss_or_bypass(

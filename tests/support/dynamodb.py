@@ -8,6 +8,8 @@ from collections.abc import Iterator
 import boto3
 from moto.server import ThreadedMotoServer
 
+from tests.support.template import load_template
+
 REGION = "us-east-1"
 
 
@@ -34,8 +36,10 @@ def dynamodb_server() -> Iterator[str]:
         server.stop()
 
 
-def create_cache_table(endpoint: str, name: str) -> None:
-    """The table as template.yaml defines it: key `key` (binary), TTL on `expires_at`."""
+def create_cache_table(endpoint: str | None, name: str) -> None:
+    """The response cache's table, as template.yaml defines it (`endpoint` None: moto's
+    in-process `mock_aws`)."""
+    table = load_template()["Resources"]["ResponseCacheTable"]["Properties"]
     client = boto3.client(
         "dynamodb",
         endpoint_url=endpoint,
@@ -45,11 +49,15 @@ def create_cache_table(endpoint: str, name: str) -> None:
     )
     client.create_table(
         TableName=name,
-        AttributeDefinitions=[{"AttributeName": "key", "AttributeType": "B"}],
-        KeySchema=[{"AttributeName": "key", "KeyType": "HASH"}],
-        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=table["AttributeDefinitions"],
+        KeySchema=table["KeySchema"],
+        BillingMode=table["BillingMode"],
+        SSESpecification={"Enabled": table["SSESpecification"]["SSEEnabled"]},
     )
     client.update_time_to_live(
         TableName=name,
-        TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"},
+        TimeToLiveSpecification={
+            "Enabled": table["TimeToLiveSpecification"]["Enabled"],
+            "AttributeName": table["TimeToLiveSpecification"]["AttributeName"],
+        },
     )

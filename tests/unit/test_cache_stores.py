@@ -15,7 +15,7 @@ from moto import mock_aws
 from gateway.cache.memory import MemoryStore
 from gateway.cache.sqlite import SqliteStore
 from gateway.cache.store import Store, StoredEntry, StoreError
-from tests.support.dynamodb import REGION
+from tests.support.dynamodb import REGION, create_cache_table
 
 TABLE = "cache"
 
@@ -30,14 +30,7 @@ def dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], Store]]:
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
-        import boto3
-
-        boto3.client("dynamodb", region_name=REGION).create_table(
-            TableName=TABLE,
-            AttributeDefinitions=[{"AttributeName": "key", "AttributeType": "B"}],
-            KeySchema=[{"AttributeName": "key", "KeyType": "HASH"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_cache_table(None, TABLE)
         from gateway.cache.dynamodb import DynamoDbStore
 
         yield lambda: DynamoDbStore(TABLE)
