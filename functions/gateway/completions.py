@@ -37,7 +37,7 @@ class CompletionService:
     def __init__(self, settings: Settings, providers: Providers) -> None:
         self._settings = settings
         self._providers = providers
-        self.cache = ResponseCache(settings)
+        self._cache = ResponseCache(settings)
 
     def models_for(self, tenant: TenantConfig) -> list[str]:
         return [name for name in self._settings.models if tenant.may_use(name)]
@@ -60,7 +60,7 @@ class CompletionService:
         route = self.route_for(tenant, chat.model)
         context = RequestContext.create(self._settings, tenant, route, door, chat, request.scope)
         request.state.context = context  # for the error log, should anything fail now
-        cache = self.cache.ticket(context, chat.body, request.headers.get("cache-control"))
+        cache = self._cache.ticket(context, chat.body, request.headers.get("cache-control"))
         served_by, chunks = await self._answer(request, context, provider_params, cache)
         reply = Reply(context.request_id, context.created, served_by.name)
         headers = context.headers() if cache is None else context.headers() | cache.headers()
