@@ -19,13 +19,19 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
+
+if TYPE_CHECKING:
+    from gateway.cache.service import CacheTicket
+    from gateway.context import RequestContext
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -162,7 +168,9 @@ def upstream_process() -> Iterator[tuple[str, int]]:
 
 
 @contextmanager
-def gateway_process(upstream_url: str) -> Iterator[tuple[str, int]]:
+def gateway_process(
+    upstream_url: str, extra_env: dict[str, str] | None = None
+) -> Iterator[tuple[str, int]]:
     """The gateway under uvicorn, as `scripts/serve` runs it; yields its URL and pid.
 
     Its request log and metrics go to /dev/null, but are written as in production.
@@ -174,7 +182,7 @@ def gateway_process(upstream_url: str) -> Iterator[tuple[str, int]]:
     process = subprocess.Popen(
         command,
         cwd=ROOT,
-        env=gateway_env(upstream_url),
+        env=gateway_env(upstream_url) | (extra_env or {}),
         stdout=subprocess.DEVNULL,
         text=True,
     )
@@ -457,6 +465,263 @@ def run(plan: Plan, say: Callable[[str], None]) -> Results:
     return Results(costs["wall"], costs["client_cpu"], costs["server_cpu"], ttfb, memory, cold)
 
 
+# --- the response cache ----------------------------------------------------------------
+
+CACHE_HIT_MAX_EXTRA_MS = 1.0
+"""A hit's first byte: at most this much after the gateway's own overhead."""
+CACHE_MISS_MAX_EXTRA_MS = 0.3
+"""A miss's first byte: at most this much after a non-cached request's."""
+CACHE_TABLE = "bench-cache"
+
+
+@dataclass(frozen=True)
+class CacheTimings:
+    """Median time to first byte (ms) of one streamed request, each kind interleaved."""
+
+    baseline: float
+    """The upstream read directly."""
+    plain: float
+    """The gateway without a cache."""
+    miss: float
+    hit: float
+
+
+@dataclass(frozen=True)
+class CacheWork:
+    """The cache's own work per request, timed in this process (us): what it adds before
+    the first byte on a miss and on a hit, and the store's write before the last byte."""
+
+    miss: float
+    hit: float
+    write: float
+
+
+def first_byte_ms(client: httpx.Client, url: str, headers: dict[str, str], body: bytes) -> float:
+    """Request sent to first `data:` line; reads the stream to its end."""
+    first: float | None = None
+    started = time.perf_counter()
+    with client.stream("POST", url, content=body, headers=headers) as response:
+        if response.status_code != 200:
+            raise BenchmarkError(f"cache benchmark: HTTP {response.status_code}")
+        for line in response.iter_lines():
+            if first is None and line.startswith("data:"):
+                first = time.perf_counter()
+    if first is None:
+        raise BenchmarkError("cache benchmark: a stream without events")
+    return (first - started) * 1e3
+
+
+def measure_cache(upstream_url: str, cache_env: dict[str, str], plan: Plan) -> CacheTimings:
+    """One gateway with the cache on for the direct route and off for a copy of it
+    (`cache_ttl_seconds: 0`), so both take the same process's code path. Misses ask a
+    new question each time, hits repeat one already stored; the kinds take turns."""
+    auth = {"content-type": "application/json", "authorization": f"Bearer {GATEWAY_KEY}"}
+    models = json.loads(gateway_env(upstream_url)["GATEWAY_MODELS"])
+    models["uncached"] = {**models["direct"], "cache_ttl_seconds": 0}
+    env = {
+        "GATEWAY_MODELS": json.dumps(models),
+        "GATEWAY_CACHE_TTL_SECONDS": "3600",
+        **cache_env,
+    }
+    asked = 0
+
+    def body(model: str, question: str | None = None) -> bytes:
+        nonlocal asked
+        asked += 1
+        content = question or f"benchmark question {asked} {time.time_ns()}"
+        return json.dumps(
+            {
+                "model": model,
+                "stream": True,
+                "max_tokens": plan.ttfb_chunks,
+                "messages": [{"role": "user", "content": content}],
+            }
+        ).encode()
+
+    with gateway_process(upstream_url, env) as (gateway, _), _http_client() as client:
+        chat = f"{gateway}/v1/chat/completions"
+        repeated = body("direct", "the repeated benchmark question")
+        kinds: dict[str, Callable[[], float]] = {
+            "baseline": lambda: first_byte_ms(
+                client, f"{upstream_url}/chat/completions", auth, body("bench")
+            ),
+            "plain": lambda: first_byte_ms(client, chat, auth, body("uncached")),
+            "miss": lambda: first_byte_ms(client, chat, auth, body("direct")),
+            "hit": lambda: first_byte_ms(client, chat, auth, repeated),
+        }
+        for _ in range(5):  # warm up connections; store the repeated question
+            for measure in kinds.values():
+                measure()
+        timings: dict[str, list[float]] = {kind: [] for kind in kinds}
+        for n in range(plan.ttfb_requests * 8):
+            order = list(kinds)[n % 4 :] + list(kinds)[: n % 4]
+            for kind in order:
+                timings[kind].append(kinds[kind]())
+    return CacheTimings(**{kind: statistics.median(ts) for kind, ts in timings.items()})
+
+
+@contextmanager
+def dynamodb_emulator() -> Iterator[dict[str, str]]:
+    """moto's DynamoDB server in its own process, with the template's table; yields the
+    environment that points a gateway at it."""
+    sys.path.insert(0, str(ROOT))
+    from tests.support.dynamodb import aws_env, create_cache_table
+
+    port = free_port()
+    process = subprocess.Popen(
+        [PYTHON, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(endpoint + "/moto-api", process)
+        create_cache_table(endpoint, CACHE_TABLE)
+        yield aws_env(endpoint) | {"GATEWAY_CACHE_URL": f"dynamodb://{CACHE_TABLE}"}
+    finally:
+        _stop(process)
+
+
+async def _cache_work(cache_url: str, rounds: int) -> CacheWork:
+    """A 7-chunk answer through the cache's calls, as `gateway.completions` makes them."""
+    sys.path.insert(0, str(ROOT / "functions"))
+    from gateway.cache.service import ResponseCache
+    from gateway.cache.streams import ReplayStream
+    from gateway.config import Settings
+    from gateway.context import RequestContext
+    from gateway.doors.chat import CHAT_COMPLETIONS
+
+    settings = Settings.from_env(
+        {
+            "GATEWAY_API_KEYS": json.dumps({"bench": [GATEWAY_KEY]}),
+            "GATEWAY_CACHE_TTL_SECONDS": "3600",
+            "GATEWAY_CACHE_URL": cache_url,
+        }
+    )
+    cache = ResponseCache(settings)
+    answer = [{"choices": [{"index": 0, "delta": {"content": f" word{i}"}}]} for i in range(5)]
+    answer += [{"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}]
+    answer += [{"choices": [], "usage": {"prompt_tokens": 5, "total_tokens": 10}}]
+
+    def request(question: str) -> tuple[RequestContext, dict[str, object]]:
+        """What the gateway has in hand before it asks the cache (not timed)."""
+        chat = CHAT_COMPLETIONS.parse(
+            {"model": "echo", "stream": True, "messages": [{"role": "user", "content": question}]}
+        )
+        context = RequestContext.create(
+            settings, settings.tenants[0], settings.models["echo"], CHAT_COMPLETIONS, chat, {}
+        )
+        return context, chat.body
+
+    def ticket(context: RequestContext, body: dict[str, object]) -> CacheTicket:
+        found = cache.ticket(context, body, None)
+        assert found is not None
+        return found
+
+    miss = hit = write = 0.0
+    for n in range(rounds):
+        context, body = request(f"question {n}")
+        started = time.perf_counter()  # a miss: the key, a lookup, the recording wrapper
+        missed = ticket(context, body)
+        assert await missed.lookup() is None
+        recording = missed.record(ReplayStream([dict(c) for c in answer]), "echo")
+        recorded = time.perf_counter()
+        async for _ in recording:  # the chunks recorded, the entry encoded and stored
+            pass
+        stored = time.perf_counter()
+        found = await ticket(context, body).lookup()  # a hit: the key, a lookup, decoding
+        assert found is not None
+        ReplayStream(found.chunks)
+        ended = time.perf_counter()
+        miss, write, hit = (
+            miss + recorded - started,
+            write + stored - recorded,
+            hit + ended - stored,
+        )
+    return CacheWork(miss / rounds * 1e6, hit / rounds * 1e6, write / rounds * 1e6)
+
+
+def run_cache(
+    plan: Plan, say: Callable[[str], None]
+) -> tuple[dict[str, CacheTimings], dict[str, CacheWork]]:
+    timings, work = {}, {}
+    with upstream_process() as (upstream_url, _), tempfile.TemporaryDirectory() as tmp:
+        say("response cache, embedded SQLite store")
+        sqlite_url = f"sqlite://{tmp}/bench-cache.sqlite3"
+        timings["embedded (SQLite)"] = measure_cache(
+            upstream_url, {"GATEWAY_CACHE_URL": sqlite_url}, plan
+        )
+        work["embedded (SQLite)"] = asyncio.run(_cache_work(sqlite_url, 2000))
+        say("response cache, DynamoDB (emulated by moto)")
+        with dynamodb_emulator() as dynamodb_env:
+            timings["DynamoDB, emulated [d]"] = measure_cache(upstream_url, dynamodb_env, plan)
+    return timings, work
+
+
+CACHE_HEADER = ["response cache", "upstream", "no cache", "miss", "hit", "goal", ""]
+
+
+def cache_rows(timings: dict[str, CacheTimings], work: dict[str, CacheWork]) -> list[list[str]]:
+    rows = []
+    for store, t in timings.items():
+        overhead = t.plain - t.baseline
+        miss_extra, hit_extra = t.miss - t.plain, t.hit - overhead
+        goals = store in work  # the goals are for the embedded store
+        rows += [
+            [
+                f"{store}, first byte (ms)",
+                f"{t.baseline:.2f}",
+                f"{t.plain:.2f}",
+                f"{t.miss:.2f}",
+                f"{t.hit:.2f}",
+                "",
+                "",
+            ],
+            [
+                "  miss - no cache (ms)",
+                "",
+                "",
+                f"{miss_extra:+.2f}",
+                "",
+                f"<= +{CACHE_MISS_MAX_EXTRA_MS} ms" if goals else "info",
+                _verdict(miss_extra <= CACHE_MISS_MAX_EXTRA_MS) if goals else "",
+            ],
+            [
+                "  hit - gateway overhead (ms) [e]",
+                "",
+                f"{overhead:.2f}",
+                "",
+                f"{hit_extra:+.2f}",
+                f"<= +{CACHE_HIT_MAX_EXTRA_MS:.0f} ms" if goals else "info",
+                _verdict(hit_extra <= CACHE_HIT_MAX_EXTRA_MS) if goals else "",
+            ],
+        ]
+        if goals:
+            w = work[store]
+            rows.append(
+                [
+                    "  cache's own work (us) [f]",
+                    "",
+                    "",
+                    f"{w.miss:.0f} + {w.write:.0f}",
+                    f"{w.hit:.0f}",
+                    "info",
+                    "",
+                ]
+            )
+    return rows
+
+
+CACHE_NOTES = """\
+[d] moto's emulation on loopback (a Python server): real DynamoDB reads take a few ms in
+    region, so these figures show the cache's own code path, not DynamoDB's latency.
+[e] gateway overhead = no cache - upstream: what the gateway adds before the upstream's
+    first byte; a hit has no upstream, so it is compared with that overhead.
+[f] timed in this process, 2,000 rounds of a 7-chunk answer: before the first byte (key,
+    lookup, recording wrapper; key, lookup, decoding) + before the last byte (recording,
+    compressing and writing the entry, on the store's writer thread)."""
+
+
 # --- the table -------------------------------------------------------------------------
 
 
@@ -546,8 +811,10 @@ def table_rows(r: Results, plan: Plan) -> list[list[str]]:
     ]
 
 
-def format_table(rows: list[list[str]]) -> str:
-    header = ["figure", "baseline", "direct", "litellm", "ratio direct | litellm", "goal", ""]
+HEADER = ["figure", "baseline", "direct", "litellm", "ratio direct | litellm", "goal", ""]
+
+
+def format_table(rows: list[list[str]], header: list[str] = HEADER) -> str:
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
 
     def line(row: list[str]) -> str:
@@ -571,6 +838,9 @@ Goals are informational: this script never fails because of a timing."""
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Benchmark the gateway against raw httpx.")
     parser.add_argument("--quick", action="store_true", help="short smoke run (CI)")
+    parser.add_argument(
+        "--cache-only", action="store_true", help="only the response cache's figures"
+    )
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
     started = time.monotonic()
@@ -579,15 +849,19 @@ def main(argv: list[str] | None = None) -> None:
         print(f"[{time.monotonic() - started:5.1f} s] {step}", file=sys.stderr, flush=True)
 
     try:
-        results = run(plan, say)
+        results = None if args.cache_only else run(plan, say)
+        cache_timings, cache_work = run_cache(plan, say)
     except BenchmarkError as error:
         sys.exit(f"benchmark failed: {error}")
     mode = "quick" if args.quick else "full"
     print(
         f"\nGateway benchmark ({mode}, {os.cpu_count()} CPUs, {time.monotonic() - started:.0f} s)"
     )
-    print(format_table(table_rows(results, plan)))
-    print(NOTES)
+    if results is not None:
+        print(format_table(table_rows(results, plan)))
+        print(NOTES)
+    print(format_table(cache_rows(cache_timings, cache_work), CACHE_HEADER))
+    print(CACHE_NOTES)
 
 
 if __name__ == "__main__":

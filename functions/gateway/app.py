@@ -57,6 +57,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "x-request-id",
                 "x-gateway-tenant-hash",
                 "x-gateway-context-hash",
+                "x-gateway-cache",
+                "age",
                 "retry-after",
             ],
         )

@@ -1,7 +1,7 @@
-"""Per-request cache keys, computed once and passed through for a future response cache.
+"""Per-request hashes: the correlation hashes every request carries, and the key of the
+exact-match response cache (`gateway.cache`), computed only for routes that cache.
 
-The gateway does not cache yet (streaming bypasses any cache, as designed); these values
-are logged and returned as headers so a cache can be added without changing clients.
+`semantic_text` is what a semantic cache tier would embed; it is never logged.
 """
 
 from __future__ import annotations
@@ -17,6 +17,10 @@ from gateway.errors import InvalidRequest
 # Fields that change what the model is asked, as opposed to how it samples or how the
 # answer is delivered (temperature, max_tokens, stream, user, ...).
 SEMANTIC_FIELDS = ("model", "messages", "tools", "tool_choice", "response_format")
+# How the answer is delivered, not what it is: a streamed answer serves `stream: false`.
+DELIVERY_FIELDS = frozenset({"stream", "stream_options"})
+RESPONSE_KEY_BYTES = 32
+_RESPONSE_KEY_PERSON = b"response-cache/1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,3 +60,21 @@ def compute_cache_keys(tenant_id: str, request: dict[str, Any], hash_key: bytes)
         context_hash=_hash64(canonical_json(request), hash_key),
         semantic_text=canonical_json(semantic).decode(),
     )
+
+
+def response_cache_key(tenant_id: str, request: dict[str, Any], hash_key: bytes) -> bytes:
+    """The exact-match cache key: a keyed 256-bit BLAKE2b of the tenant and the canonical
+    request without its delivery fields (sampling parameters included).
+
+    The tenant id is length-prefixed, so no tenant's key can equal another's; the
+    personalisation string keeps these digests apart from the correlation hashes, which
+    use the same key.
+    """
+    asked = {k: v for k, v in request.items() if k not in DELIVERY_FIELDS}
+    tenant = tenant_id.encode()
+    digest = hashlib.blake2b(
+        digest_size=RESPONSE_KEY_BYTES, key=hash_key, person=_RESPONSE_KEY_PERSON
+    )
+    digest.update(len(tenant).to_bytes(4, "big") + tenant)
+    digest.update(canonical_json(asked))
+    return digest.digest()

@@ -1,4 +1,5 @@
-"""Serving a completion for any door: route, open the provider, stream or collect, log."""
+"""Serving a completion for any door: route, the cache, else the provider; stream or
+collect; log."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.aggregate import collect
+from gateway.cache.service import CacheTicket, ResponseCache
+from gateway.cache.streams import ReplayStream
 from gateway.config import ModelRoute, Settings, TenantConfig
 from gateway.context import RequestContext
 from gateway.disconnect import ClientDisconnected, unless_disconnected
@@ -23,7 +26,7 @@ from gateway.errors import (
     UpstreamTimeout,
 )
 from gateway.event_stream import EventStreamResponse, StreamLimits, StreamOutcome
-from gateway.observability import log_request
+from gateway.observability import CacheReport, log_request
 from gateway.params import ProviderParams, split_params
 from gateway.providers import Providers
 from gateway.providers.base import ChunkStream, UpstreamRequest
@@ -35,6 +38,7 @@ class CompletionService:
     def __init__(self, settings: Settings, providers: Providers) -> None:
         self._settings = settings
         self._providers = providers
+        self._cache = ResponseCache(settings)
 
     def models_for(self, tenant: TenantConfig) -> list[str]:
         return [name for name in self._settings.models if tenant.may_use(name)]
@@ -57,10 +61,11 @@ class CompletionService:
         route = self.route_for(tenant, chat.model)
         context = RequestContext.create(self._settings, tenant, route, door, chat, request.scope)
         request.state.context = context  # for the error log, should anything fail now
-        forward = self._settings.forward_headers
-        headers = {k: v for k, v in request.headers.items() if k in forward}
-        served_by, chunks = await self._open(context, provider_params, headers)
+        cache = self._cache.ticket(context, chat.body, request.headers.get("cache-control"))
+        served_by, chunks = await self._answer(request, context, provider_params, cache)
         reply = Reply(context.request_id, context.created, served_by.name)
+        headers = context.headers() if cache is None else context.headers() | cache.headers()
+        report = None if cache is None else cache.report
         if chat.stream:
             return EventStreamResponse(
                 chunks,
@@ -70,10 +75,32 @@ class CompletionService:
                     idle_timeout_seconds=self._settings.idle_timeout_seconds,
                     deadline=context.deadline,
                 ),
-                context.headers(),
-                on_complete=partial(_log_stream, context, served_by),
+                headers,
+                on_complete=partial(_log_stream, context, served_by, report),
             )
-        return await self._collect(request, context, served_by, door, chunks, reply)
+        return await self._collect(
+            request, context, served_by, door, chunks, reply, headers, report
+        )
+
+    async def _answer(
+        self,
+        request: Request,
+        context: RequestContext,
+        params: ProviderParams,
+        cache: CacheTicket | None,
+    ) -> tuple[ModelRoute, ChunkStream]:
+        """The stored answer if there is one, else the provider's (recorded if it may be
+        stored); returns the route that answered and its chunks."""
+        if cache is not None and (answer := await cache.lookup()) is not None:
+            return self._settings.models.get(answer.model, context.route), ReplayStream(
+                answer.chunks
+            )
+        forward = self._settings.forward_headers
+        headers = {k: v for k, v in request.headers.items() if k in forward}
+        served_by, chunks = await self._open(context, params, headers)
+        if cache is not None:
+            chunks = cache.record(chunks, served_by.name)
+        return served_by, chunks
 
     async def _collect(
         self,
@@ -83,6 +110,8 @@ class CompletionService:
         door: Door,
         chunks: ChunkStream,
         reply: Reply,
+        headers: dict[str, str],
+        cache: CacheReport | None,
     ) -> Response:
         loop = asyncio.get_running_loop()
         try:
@@ -94,13 +123,22 @@ class CompletionService:
             # The provider had started generating: another attempt would bill it again.
             raise _final(error, always=True) from None
         except ClientDisconnected:
-            log_request(context, served_by, status=499, ended_at=loop.time(), disconnected=True)
+            log_request(
+                context,
+                served_by,
+                status=499,
+                ended_at=loop.time(),
+                disconnected=True,
+                cache=cache,
+            )
             return Response(status_code=499)  # nobody is left to read it
-        log_request(context, served_by, status=200, ended_at=loop.time(), usage=builder.usage)
+        log_request(
+            context, served_by, status=200, ended_at=loop.time(), usage=builder.usage, cache=cache
+        )
         return Response(
             orjson.dumps(door.render(builder, reply)),
             media_type="application/json",
-            headers=context.headers(),
+            headers=headers,
         )
 
     async def _open(
@@ -159,7 +197,12 @@ def _final(error: GatewayError, always: bool = False) -> GatewayError:
     return error
 
 
-def _log_stream(context: RequestContext, served_by: ModelRoute, outcome: StreamOutcome) -> None:
+def _log_stream(
+    context: RequestContext,
+    served_by: ModelRoute,
+    cache: CacheReport | None,
+    outcome: StreamOutcome,
+) -> None:
     log_request(
         context,
         served_by,
@@ -170,4 +213,5 @@ def _log_stream(context: RequestContext, served_by: ModelRoute, outcome: StreamO
         chunks=outcome.chunks,
         usage=outcome.usage,
         disconnected=outcome.disconnected,
+        cache=cache,
     )

@@ -54,6 +54,8 @@ class ModelRoute:
     api_key: Secret | None = None
     fallback: str | None = None
     """Another route to try when this one fails before the first byte."""
+    cache_ttl_seconds: int | None = None
+    """How long this route's answers are cached; None: `Settings.cache_ttl_seconds`."""
 
     @property
     def upstream_model(self) -> str:
@@ -69,6 +71,8 @@ class TenantConfig:
     tenant_id: str
     key_digests: tuple[bytes, ...]
     allowed_models: frozenset[str] | None = None
+    cache: bool = True
+    """False: this tenant's requests are never answered from or stored in the cache."""
 
     def may_use(self, model: str) -> bool:
         return self.allowed_models is None or model in self.allowed_models
@@ -94,6 +98,12 @@ class Settings:
     hash_key_secret: Secret | None = None
     """`GATEWAY_HASH_KEY` as configured; None when the public default key is in use, so
     hashes are guessable and are not shown outside the gateway."""
+    cache_ttl_seconds: int = 0
+    """How long answers are cached unless a route says otherwise; 0: not cached."""
+    cache_url: str = ""
+    """Where cached answers are kept (`gateway.cache.backends`); empty: a temp-dir file."""
+    responses_store_url: str | None = ""
+    """Where Responses API responses are kept, in the cache's URL syntax; None: nowhere."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -115,6 +125,11 @@ class Settings:
             hash_key_secret=Secret(env["GATEWAY_HASH_KEY"])
             if env.get("GATEWAY_HASH_KEY")
             else None,
+            cache_ttl_seconds=_ttl(
+                env.get("GATEWAY_CACHE_TTL_SECONDS") or 0, "GATEWAY_CACHE_TTL_SECONDS"
+            ),
+            cache_url=env.get("GATEWAY_CACHE_URL", "").strip(),
+            responses_store_url=_store_url(env.get("GATEWAY_RESPONSES_STORE_URL", "")),
         )
 
     def secret_values(self) -> tuple[str, ...]:
@@ -138,6 +153,12 @@ NEVER_FORWARDED = frozenset(
         "api-key",
     }
 )
+
+
+def _store_url(text: str) -> str | None:
+    """`off` turns a store off; empty is the default store."""
+    text = text.strip()
+    return None if text.lower() == "off" else text
 
 
 def _names(text: str) -> tuple[str, ...]:
@@ -176,6 +197,15 @@ def _positive(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _ttl(raw: object, name: str) -> int:
+    """A cache lifetime: a whole number of seconds (JSON number or digits), 0 for none."""
+    if isinstance(raw, str) and raw.strip().isdigit():
+        raw = int(raw)
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 0 <= raw < 2**31:
+        raise ConfigurationError(f"{name} must be a whole number of seconds (0 or more)")
+    return raw
+
+
 def _load_json_object(text: str, name: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
@@ -210,7 +240,7 @@ def _parse_key(raw: object, tenant_id: str) -> bytes:
 
 def parse_tenants(text: str) -> tuple[TenantConfig, ...]:
     """Parse `{"tenant": ["key" | "sha256:<hex>", ...]}` or
-    `{"tenant": {"keys": [...], "models": [...]}}`. Empty text means no tenants."""
+    `{"tenant": {"keys": [...], "models"?: [...], "cache"?: false}}`. Empty: no tenants."""
     if not text.strip():
         return ()
     tenants = []
@@ -226,11 +256,17 @@ def parse_tenants(text: str) -> tuple[TenantConfig, ...]:
             raise ConfigurationError(
                 f"GATEWAY_API_KEYS: tenant {tenant_id!r} models must be a list of names"
             )
+        cache = entry.get("cache", True) if isinstance(entry, dict) else True
+        if not isinstance(cache, bool):
+            raise ConfigurationError(
+                f'GATEWAY_API_KEYS: tenant {tenant_id!r} "cache" must be true or false'
+            )
         tenants.append(
             TenantConfig(
                 tenant_id=tenant_id,
                 key_digests=tuple(_parse_key(k, tenant_id) for k in keys),
                 allowed_models=None if models is None else frozenset(models),
+                cache=cache,
             )
         )
     return tuple(tenants)
@@ -251,7 +287,8 @@ def _default_provider(model: str) -> ProviderKind:
 
 
 def parse_models(text: str, env: Mapping[str, str]) -> Mapping[str, ModelRoute]:
-    """Parse `{"name": {"model": ..., "api_base"?, "api_key_env"?, "provider"?, "fallback"?}}`.
+    """Parse `{"name": {"model": ..., "api_base"?, "api_key_env"?, "provider"?, "fallback"?,
+    "cache_ttl_seconds"?}}`.
 
     Provider keys are read from the variables the routes name, here, once.
     """
@@ -282,6 +319,7 @@ def parse_models(text: str, env: Mapping[str, str]) -> Mapping[str, ModelRoute]:
         fallback = entry.get("fallback")
         if fallback is not None and not isinstance(fallback, str):
             raise ConfigurationError(f"GATEWAY_MODELS: {name!r} fallback must be a model name")
+        ttl = entry.get("cache_ttl_seconds")
         routes[name] = ModelRoute(
             name=name,
             model=model,
@@ -289,6 +327,9 @@ def parse_models(text: str, env: Mapping[str, str]) -> Mapping[str, ModelRoute]:
             api_base=api_base,
             api_key=api_key,
             fallback=fallback,
+            cache_ttl_seconds=None
+            if ttl is None
+            else _ttl(ttl, f"GATEWAY_MODELS: {name!r} cache_ttl_seconds"),
         )
     for route in routes.values():
         if route.fallback is not None and route.fallback not in routes.keys() - {route.name}:

@@ -9,6 +9,7 @@ delays the first byte. They carry hashes and figures only: never message text or
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -29,6 +30,19 @@ METRICS_ENABLED = not is_metrics_disabled()
 _cold_start = True
 
 
+@dataclass(slots=True)
+class CacheReport:
+    """What the response cache did for one request: filled in by `gateway.cache` while the
+    request runs, written here when it ends."""
+
+    status: str
+    """`hit`, `miss` or `bypass` (`gateway.cache.policy.CacheStatus`)."""
+    errors: int = 0
+    """Store failures (each also logged as a warning when it happened)."""
+    too_large: bool = False
+    """A complete answer was not stored: over the store's entry limit."""
+
+
 def log_request(
     context: RequestContext | None,
     served_by: ModelRoute | None = None,
@@ -40,8 +54,10 @@ def log_request(
     chunks: int = 0,
     usage: dict[str, Any] | None = None,
     disconnected: bool = False,
+    cache: CacheReport | None = None,
 ) -> None:
-    """`served_by` is the route that answered (a fallback, perhaps), once one has."""
+    """`served_by` is the route that answered (a fallback, perhaps), once one has;
+    `cache` is None unless the route caches."""
     global _cold_start
     stream = context.stream if context is not None else False
     fields: dict[str, Any] = {"status": status, "stream": stream, "chunks": chunks}
@@ -71,19 +87,31 @@ def log_request(
     if usage:
         fields["prompt_tokens"] = usage.get("prompt_tokens")
         fields["completion_tokens"] = usage.get("completion_tokens")
+    if cache is not None:
+        fields["cache"] = cache.status
+        if cache.errors:
+            fields["cache_errors"] = cache.errors
+        if cache.too_large:
+            fields["cache_too_large"] = True
     if _cold_start:
         fields["cold_start"] = True
     logger.info(event, extra=fields)
 
     if METRICS_ENABLED:
-        _emit_metrics(error, ttft_ms, duration_ms if stream else None)
+        _emit_metrics(error, ttft_ms, duration_ms if stream else None, cache, usage)
     _cold_start = False
 
 
 def _emit_metrics(
-    error: GatewayError | None, ttft_ms: float | None, stream_ms: float | None
+    error: GatewayError | None,
+    ttft_ms: float | None,
+    stream_ms: float | None,
+    cache: CacheReport | None,
+    usage: dict[str, Any] | None,
 ) -> None:
     metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
+    if cache is not None:
+        _add_cache_metrics(cache, usage)
     if _cold_start:
         metrics.add_metric(name="ColdStart", unit=MetricUnit.Count, value=1)
     if ttft_ms is not None:
@@ -100,3 +128,17 @@ def _emit_metrics(
             default_dimensions={"service": SERVICE},
         ) as metric:
             metric.add_dimension(name="ErrorType", value=error.code or "unknown")
+
+
+def _add_cache_metrics(cache: CacheReport, usage: dict[str, Any] | None) -> None:
+    if cache.status == "hit":
+        metrics.add_metric(name="CacheHits", unit=MetricUnit.Count, value=1)
+        tokens = (usage or {}).get("total_tokens")
+        if isinstance(tokens, int):
+            metrics.add_metric(name="TokensSaved", unit=MetricUnit.Count, value=tokens)
+    elif cache.status == "miss":
+        metrics.add_metric(name="CacheMisses", unit=MetricUnit.Count, value=1)
+    if cache.errors:
+        metrics.add_metric(name="CacheErrors", unit=MetricUnit.Count, value=cache.errors)
+    if cache.too_large:
+        metrics.add_metric(name="CacheEntriesTooLarge", unit=MetricUnit.Count, value=1)

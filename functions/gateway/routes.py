@@ -120,6 +120,13 @@ async def retrieve_response(response_id: str, tenant: Tenant, request: Request) 
 
 
 def _response_state(request: Request) -> ResponseState | None:
-    """Where responses are kept: `app.state.responses`, when a store is configured."""
-    state: ResponseState | None = getattr(request.app.state, "responses", None)
+    """Where responses are kept, opened on first use: a store's module is imported only
+    when a Responses request needs it (cold start)."""
+    app_state = request.app.state
+    if not hasattr(app_state, "responses"):
+        from gateway.doors.responses_cache_store import open_response_state
+
+        settings: Settings = app_state.settings
+        app_state.responses = open_response_state(settings.responses_store_url, settings.hash_key)
+    state: ResponseState | None = app_state.responses
     return state

@@ -1,8 +1,8 @@
 """Stored responses: `previous_response_id` and `GET /v1/responses/{id}`, per tenant.
 
-Responses are kept in one of the response cache's stores when
-`GATEWAY_RESPONSES_STORE_URL` names one (here `memory://`); without it a follow-up is a
-clear 400 and nothing can be retrieved.
+Responses are kept in one of the response cache's stores (`GATEWAY_RESPONSES_STORE_URL`,
+here `memory://`; by default the SQLite file in the temp directory); with the store
+turned off a follow-up is a clear 400 and nothing can be retrieved.
 """
 
 from __future__ import annotations
@@ -24,14 +24,17 @@ WEATHER = {"type": "function", "name": "get_weather", "parameters": {"type": "ob
 
 
 def test_without_a_store_a_follow_up_is_a_400_and_nothing_is_retrievable(
-    client: openai.OpenAI, upstream: FakeUpstream
+    upstream: FakeUpstream,
 ) -> None:
-    first = client.responses.create(model="direct", input="Hi")
+    env = gateway_env(upstream.url, GATEWAY_RESPONSES_STORE_URL="off")
+    with serve(Settings.from_env(env)) as url:
+        client = openai.OpenAI(base_url=url + "/v1", api_key=TENANT_KEY, max_retries=0)
+        first = client.responses.create(model="direct", input="Hi")
 
-    with pytest.raises(openai.BadRequestError) as follow_up:
-        client.responses.create(model="direct", input="Again", previous_response_id=first.id)
-    with pytest.raises(openai.NotFoundError):
-        client.responses.retrieve(first.id)
+        with pytest.raises(openai.BadRequestError) as follow_up:
+            client.responses.create(model="direct", input="Again", previous_response_id=first.id)
+        with pytest.raises(openai.NotFoundError):
+            client.responses.retrieve(first.id)
 
     assert follow_up.value.param == "previous_response_id"
     assert "keeps none" in follow_up.value.message
@@ -40,7 +43,6 @@ def test_without_a_store_a_follow_up_is_a_400_and_nothing_is_retrievable(
 
 @pytest.fixture(scope="module")
 def stored_url(upstream: FakeUpstream) -> Iterator[str]:
-    pytest.importorskip("gateway.cache.store", reason="the response cache's stores are needed")
     env = gateway_env(upstream.url, GATEWAY_RESPONSES_STORE_URL="memory://")
     with serve(Settings.from_env(env)) as url:
         yield url

@@ -40,6 +40,8 @@ CHANGED = {
     "FunctionTimeout": "120",
     "FunctionMemorySize": "2048",
     "LogLevel": "DEBUG",
+    "CacheTtlSeconds": "60",
+    "CacheStore": "embedded",
 }
 # Parameters of the function, the alias, the URL, the API or the log group only: a new
 # version (and SnapStart snapshot) for them would be waste.

@@ -1,4 +1,5 @@
-"""The per-request cache keys: stable, order-independent, tenant-separated."""
+"""The per-request hashes and the response cache's key: stable, order-independent,
+tenant-separated."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import httpx
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.cache_keys import compute_cache_keys
+from gateway.cache_keys import compute_cache_keys, response_cache_key
 from gateway.config import derive_hash_key
 from tests.conftest import OTHER_TENANT_KEY, TENANT_KEY
 
@@ -129,3 +130,37 @@ def test_responses_carry_the_hashes_and_they_differ_by_tenant(gateway_url: str) 
     assert a.headers["x-gateway-tenant-hash"] == a2.headers["x-gateway-tenant-hash"]
     assert a.headers["x-gateway-context-hash"] == a2.headers["x-gateway-context-hash"]
     assert len(a.headers["x-gateway-tenant-hash"]) == 16
+
+
+@given(st.dictionaries(st.text(max_size=6), json_values, max_size=6))
+def test_the_response_key_ignores_key_order(request: dict[str, object]) -> None:
+    body = {"model": "m", "messages": [], **request}
+    assert response_cache_key("t", body, KEY) == response_cache_key("t", reorder(body), KEY)
+
+
+def test_the_response_key_ignores_delivery_and_keeps_everything_else() -> None:
+    plain = {k: v for k, v in REQUEST.items() if k != "stream"}
+    key = response_cache_key("acme", plain, KEY)
+    delivered = {**plain, "stream": True, "stream_options": {"include_usage": True}}
+
+    assert len(key) == 32
+    assert response_cache_key("acme", delivered, KEY) == key
+    assert response_cache_key("acme", {**plain, "stream": False}, KEY) == key
+    for changed in (
+        {"temperature": 0.3},
+        {"seed": 1},
+        {"max_tokens": 5},
+        {"user": "u"},
+        {"model": "other"},
+        {"messages": [{"role": "user", "content": "hello"}]},
+    ):
+        assert response_cache_key("acme", {**plain, **changed}, KEY) != key, changed
+
+
+def test_the_response_key_separates_tenants_and_hash_keys() -> None:
+    key = response_cache_key("acme", REQUEST, KEY)
+
+    assert response_cache_key("globex", REQUEST, KEY) != key
+    assert response_cache_key("acme", REQUEST, derive_hash_key("other")) != key
+    # Not the correlation hash under another name.
+    assert key[:8] != compute_cache_keys("acme", REQUEST, KEY).context_hash.to_bytes(8, "big")

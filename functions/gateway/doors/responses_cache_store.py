@@ -11,13 +11,8 @@ from __future__ import annotations
 import logging
 import time
 
-# The response cache is built on its own branch; these names are its store interface.
-from gateway.cache.backends import open_store  # type: ignore[import-not-found,unused-ignore]
-from gateway.cache.store import (  # type: ignore[import-not-found,unused-ignore]
-    Store,
-    StoredEntry,
-    StoreError,
-)
+from gateway.cache.backends import open_store
+from gateway.cache.store import Store, StoredEntry, StoreError
 from gateway.doors.responses_state import ResponseState
 
 log = logging.getLogger(__name__)
@@ -47,9 +42,9 @@ class CacheByteStore:
             log.warning("stored responses unavailable (write): %s", type(error).__name__)
 
 
-def open_response_state(url: str, hash_key: bytes) -> ResponseState | None:
-    """The state for `url` (`GATEWAY_RESPONSES_STORE_URL`); None (nothing is stored) when
-    empty. A bad URL raises `ConfigurationError` at start."""
-    if not url:
+def open_response_state(url: str | None, hash_key: bytes) -> ResponseState | None:
+    """The state for `url` (`GATEWAY_RESPONSES_STORE_URL`: empty for the default store, a
+    SQLite file in the temp directory); None (nothing is stored) when turned off."""
+    if url is None:
         return None
     return ResponseState(CacheByteStore(open_store(url)), hash_key)

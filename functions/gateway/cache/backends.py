@@ -1,0 +1,32 @@
+"""`GATEWAY_CACHE_URL` to a store; each backend's module is imported only when named."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from gateway.cache.store import Store
+from gateway.errors import ConfigurationError
+
+_TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
+
+
+def open_store(url: str) -> Store:
+    """The store `url` names; raises `ConfigurationError` (at start) for anything else."""
+    scheme, separator, location = url.partition("://")
+    if not url or (scheme == "sqlite" and separator and location.startswith("/")):
+        from gateway.cache.sqlite import DEFAULT_PATH, SqliteStore
+
+        return SqliteStore(Path(location) if url else DEFAULT_PATH)
+    if scheme == "memory" and separator and not location:
+        from gateway.cache.memory import MemoryStore
+
+        return MemoryStore()
+    if scheme == "dynamodb" and separator and _TABLE_NAME.fullmatch(location):
+        from gateway.cache.dynamodb import DynamoDbStore
+
+        return DynamoDbStore(location)
+    raise ConfigurationError(
+        "GATEWAY_CACHE_URL must be empty (a SQLite file in the temp directory), memory://, "
+        "sqlite:///absolute/path or dynamodb://TABLE"
+    )
