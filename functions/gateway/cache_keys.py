@@ -1,7 +1,8 @@
 """Per-request hashes: the correlation hashes every request carries, and the key of the
 exact-match response cache (`gateway.cache`), computed only for routes that cache.
 
-`semantic_text` is what a semantic cache tier would embed; it is never logged.
+`semantic_text` is what a semantic cache tier would embed: computed only when asked for,
+and never logged.
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-
-from gateway.errors import InvalidRequest
 
 # Fields that change what the model is asked, as opposed to how it samples or how the
 # answer is delivered (temperature, max_tokens, stream, user, ...).
@@ -27,7 +26,6 @@ _RESPONSE_KEY_PERSON = b"response-cache/1"
 class CacheKeys:
     tenant_id_hash: int
     context_hash: int
-    semantic_text: str
 
     @property
     def tenant_id_hex(self) -> str:
@@ -43,23 +41,25 @@ def _hash64(data: bytes, key: bytes) -> int:
 
 
 def canonical_json(value: Any) -> bytes:
-    """Compact JSON with sorted keys: the same for the same request in any key order."""
-    try:
-        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-    except orjson.JSONEncodeError:
-        # orjson parses up to 1024 levels but writes only 254: refuse what cannot be sent on.
-        raise InvalidRequest("The request body is nested too deeply.") from None
+    """Compact JSON with sorted keys: the same for the same request in any key order.
+    (Request validation has refused bodies too deep to write.)"""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
 def compute_cache_keys(tenant_id: str, request: dict[str, Any], hash_key: bytes) -> CacheKeys:
     """`tenant_id_hash` is keyed by the gateway's hash key (stable across processes);
-    `context_hash` covers the whole request body; `semantic_text` only what it asks."""
-    semantic = {k: request[k] for k in SEMANTIC_FIELDS if request.get(k) is not None}
+    `context_hash` covers the whole request body."""
     return CacheKeys(
         tenant_id_hash=_hash64(tenant_id.encode(), hash_key),
         context_hash=_hash64(canonical_json(request), hash_key),
-        semantic_text=canonical_json(semantic).decode(),
     )
+
+
+def semantic_text(request: dict[str, Any]) -> str:
+    """What the request asks, without how it samples or is delivered: canonical JSON of
+    `model`, `messages` and, when present, `tools`, `tool_choice`, `response_format`."""
+    semantic = {k: request[k] for k in SEMANTIC_FIELDS if request.get(k) is not None}
+    return canonical_json(semantic).decode()
 
 
 def response_cache_key(tenant_id: str, request: dict[str, Any], hash_key: bytes) -> bytes:

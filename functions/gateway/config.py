@@ -10,7 +10,7 @@ import hashlib
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import Field, dataclass, field, fields
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -78,18 +78,25 @@ class TenantConfig:
         return self.allowed_models is None or model in self.allowed_models
 
 
+def _limit(variable: str, default: float, minimum: float | None = None) -> Any:
+    """A limit's default and the variable that overrides it: the one place both are
+    written (`Settings.from_env` reads every limit through this metadata). Without a
+    `minimum` the value must be greater than 0."""
+    return field(default=default, metadata={"variable": variable, "minimum": minimum})
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     tenants: tuple[TenantConfig, ...] = ()
     models: Mapping[str, ModelRoute] = field(default_factory=lambda: MappingProxyType({}))
-    keepalive_seconds: float = 15.0
-    max_body_bytes: int = 4 * 1024 * 1024
-    connect_timeout_seconds: float = 10.0
-    upstream_timeout_seconds: float = 60.0
-    idle_timeout_seconds: float = 300.0
-    max_stream_seconds: float = 900.0
-    deadline_margin_seconds: float = 2.0
-    echo_word_delay_seconds: float = 0.0
+    keepalive_seconds: float = _limit("GATEWAY_KEEPALIVE_SECONDS", 15.0)
+    max_body_bytes: int = _limit("GATEWAY_MAX_BODY_BYTES", 4 * 1024 * 1024)
+    connect_timeout_seconds: float = _limit("GATEWAY_CONNECT_TIMEOUT_SECONDS", 10.0)
+    upstream_timeout_seconds: float = _limit("GATEWAY_UPSTREAM_TIMEOUT_SECONDS", 60.0)
+    idle_timeout_seconds: float = _limit("GATEWAY_IDLE_TIMEOUT_SECONDS", 300.0)
+    max_stream_seconds: float = _limit("GATEWAY_MAX_STREAM_SECONDS", 900.0)
+    deadline_margin_seconds: float = _limit("GATEWAY_DEADLINE_MARGIN_SECONDS", 2.0)
+    echo_word_delay_seconds: float = _limit("GATEWAY_ECHO_WORD_DELAY_SECONDS", 0.0, minimum=0)
     forward_headers: frozenset[str] = frozenset()
     """Client request headers passed on to providers; nothing else is."""
     cors_origins: tuple[str, ...] = ()
@@ -108,28 +115,20 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
+        hash_key = env.get("GATEWAY_HASH_KEY")
         return cls(
             tenants=parse_tenants(env.get("GATEWAY_API_KEYS", "")),
             models=parse_models(env.get("GATEWAY_MODELS") or DEFAULT_MODELS, env),
-            keepalive_seconds=_positive(env, "GATEWAY_KEEPALIVE_SECONDS", 15.0),
-            max_body_bytes=int(_positive(env, "GATEWAY_MAX_BODY_BYTES", 4 * 1024 * 1024)),
-            connect_timeout_seconds=_positive(env, "GATEWAY_CONNECT_TIMEOUT_SECONDS", 10.0),
-            upstream_timeout_seconds=_positive(env, "GATEWAY_UPSTREAM_TIMEOUT_SECONDS", 60.0),
-            idle_timeout_seconds=_positive(env, "GATEWAY_IDLE_TIMEOUT_SECONDS", 300.0),
-            max_stream_seconds=_positive(env, "GATEWAY_MAX_STREAM_SECONDS", 900.0),
-            deadline_margin_seconds=_positive(env, "GATEWAY_DEADLINE_MARGIN_SECONDS", 2.0),
-            echo_word_delay_seconds=_number(env, "GATEWAY_ECHO_WORD_DELAY_SECONDS", 0.0, 0.0),
             forward_headers=parse_forward_headers(env.get("GATEWAY_FORWARD_HEADERS", "")),
             cors_origins=_names(env.get("GATEWAY_CORS_ORIGINS", "")),
-            hash_key=derive_hash_key(env.get("GATEWAY_HASH_KEY") or DEFAULT_HASH_KEY),
-            hash_key_secret=Secret(env["GATEWAY_HASH_KEY"])
-            if env.get("GATEWAY_HASH_KEY")
-            else None,
+            hash_key=derive_hash_key(hash_key or DEFAULT_HASH_KEY),
+            hash_key_secret=Secret(hash_key) if hash_key else None,
             cache_ttl_seconds=_ttl(
                 env.get("GATEWAY_CACHE_TTL_SECONDS") or 0, "GATEWAY_CACHE_TTL_SECONDS"
             ),
             cache_url=env.get("GATEWAY_CACHE_URL", "").strip(),
             responses_store_url=_store_url(env.get("GATEWAY_RESPONSES_STORE_URL", "")),
+            **{limit.name: _read_limit(env, limit) for limit in LIMITS},
         )
 
     def secret_values(self) -> tuple[str, ...]:
@@ -175,6 +174,20 @@ def parse_forward_headers(text: str) -> frozenset[str]:
 def derive_hash_key(configured: str) -> bytes:
     """A 32-byte BLAKE2 key from a configured string of any length."""
     return hashlib.sha256(configured.encode()).digest()
+
+
+LIMITS = tuple(f for f in fields(Settings) if "variable" in f.metadata)
+"""The settings read by `_read_limit`, with their variables and defaults."""
+
+
+def _read_limit(env: Mapping[str, str], limit: Field[Any]) -> Any:
+    variable, minimum = limit.metadata["variable"], limit.metadata["minimum"]
+    default: float = limit.default  # type: ignore[assignment]  # every limit has one
+    if minimum is None:
+        value = _positive(env, variable, default)
+    else:
+        value = _number(env, variable, default, minimum)
+    return int(value) if isinstance(default, int) else value
 
 
 def _number(env: Mapping[str, str], name: str, default: float, minimum: float) -> float:

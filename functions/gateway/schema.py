@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gateway.errors import InvalidRequest
@@ -106,6 +107,11 @@ def parse_chat_request(body: object) -> tuple[ChatCompletionRequest, dict[str, A
     validated view and the body itself (what is forwarded)."""
     if not isinstance(body, dict):
         raise InvalidRequest("The request body must be a JSON object.")
+    try:
+        orjson.dumps(body)
+    except orjson.JSONEncodeError:
+        # orjson reads up to 1024 levels but writes only 254: refuse what cannot be sent on.
+        raise InvalidRequest("The request body is nested too deeply.") from None
     try:
         return ChatCompletionRequest.model_validate(body), body
     except ValidationError as exc:

@@ -11,7 +11,7 @@ import httpx
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.cache_keys import compute_cache_keys, response_cache_key
+from gateway.cache_keys import compute_cache_keys, response_cache_key, semantic_text
 from gateway.config import derive_hash_key
 from tests.conftest import OTHER_TENANT_KEY, TENANT_KEY
 
@@ -50,10 +50,11 @@ def test_key_order_does_not_change_any_hash(request: dict[str, object]) -> None:
 
 def test_same_request_same_hashes_in_another_process() -> None:
     code = (
-        "import json, sys; from gateway.cache_keys import compute_cache_keys;"
+        "import json, sys; from gateway.cache_keys import compute_cache_keys, semantic_text;"
         "from gateway.config import derive_hash_key;"
         "k = compute_cache_keys('acme', json.loads(sys.argv[1]), derive_hash_key('test-key'));"
-        "print(k.tenant_id_hash, k.context_hash, k.semantic_text)"
+        "from gateway.cache_keys import semantic_text;"
+        "print(k.tenant_id_hash, k.context_hash, semantic_text(json.loads(sys.argv[1])))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code, json.dumps(REQUEST)],
@@ -66,7 +67,7 @@ def test_same_request_same_hashes_in_another_process() -> None:
     assert out.stdout.split(" ", 2) == [
         str(here.tenant_id_hash),
         str(here.context_hash),
-        here.semantic_text + "\n",
+        semantic_text(REQUEST) + "\n",
     ]
 
 
@@ -87,24 +88,23 @@ def test_hash_key_changes_the_tenant_hash() -> None:
 
 
 def test_semantic_text_keeps_what_is_asked_and_drops_sampling_and_delivery() -> None:
-    keys = compute_cache_keys(
-        "acme",
-        {**REQUEST, "user": "u", "max_tokens": 5, "response_format": {"type": "json_object"}},
-        KEY,
+    text = semantic_text(
+        {**REQUEST, "user": "u", "max_tokens": 5, "response_format": {"type": "json_object"}}
     )
 
-    assert json.loads(keys.semantic_text) == {
+    assert json.loads(text) == {
         "messages": REQUEST["messages"],
         "model": "gpt-4o-mini",
         "tools": REQUEST["tools"],
         "response_format": {"type": "json_object"},
     }
-    assert keys.semantic_text == json.dumps(
-        json.loads(keys.semantic_text), sort_keys=True, separators=(",", ":")
+    assert text == json.dumps(json.loads(text), sort_keys=True, separators=(",", ":"))
+    hot = {**REQUEST, "temperature": 1.5}
+    assert semantic_text(hot) == semantic_text(REQUEST)
+    assert (
+        compute_cache_keys("acme", hot, KEY).context_hash
+        != compute_cache_keys("acme", REQUEST, KEY).context_hash
     )
-    hot = compute_cache_keys("acme", {**REQUEST, "temperature": 1.5}, KEY)
-    assert hot.semantic_text == compute_cache_keys("acme", REQUEST, KEY).semantic_text
-    assert hot.context_hash != compute_cache_keys("acme", REQUEST, KEY).context_hash
 
 
 def test_responses_carry_the_hashes_and_they_differ_by_tenant(gateway_url: str) -> None:
