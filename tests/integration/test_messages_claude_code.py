@@ -77,6 +77,7 @@ def test_claude_code_runs_a_tool_and_prints_the_providers_answer(
     assert "What is the secret word in notes.txt?" in json.dumps(first["messages"])
     for name in ("thinking", "context_management", "output_config"):
         assert name not in first
+    assert "x-anthropic-billing-header" not in json.dumps(first)
     assistant, tool = [m for m in second["messages"] if m["role"] in ("assistant", "tool")][-2:]
     assert assistant["tool_calls"][0]["id"] == "call_read"
     assert tool["tool_call_id"] == "call_read"

@@ -257,6 +257,10 @@ def test_parameters_are_translated_and_what_no_route_honours_is_left_out(
     client.messages.create(
         model=model,
         max_tokens=8000,
+        system=[
+            {"type": "text", "text": "x-anthropic-billing-header: cc_version=2.1.3.f86; cch=ab1;"},
+            {"type": "text", "text": "Be brief.", "cache_control": {"type": "ephemeral"}},
+        ],
         messages=[
             {
                 "role": "user",
@@ -282,7 +286,10 @@ def test_parameters_are_translated_and_what_no_route_honours_is_left_out(
 
     body = sent(upstream)
     assert body["max_tokens"] == 8000
-    assert body["messages"] == [{"role": "user", "content": "Hi"}]
+    assert body["messages"] == [
+        {"role": "system", "content": "Be brief."},  # not the header that changes every time
+        {"role": "user", "content": "Hi"},
+    ]
     assert [t["function"]["name"] for t in body["tools"]] == ["get_weather"]
     assert body["tool_choice"] == "required"
     assert body["parallel_tool_calls"] is False
@@ -290,7 +297,7 @@ def test_parameters_are_translated_and_what_no_route_honours_is_left_out(
     # LiteLLM forwards `user` only for models in OpenAI's own catalogue.
     assert body.get("user") == ("user-1234" if model == "direct" else None)
     assert (body["temperature"], body["top_p"], body["top_k"]) == (0.5, 0.9, 40)
-    for name in ("thinking", "context_management", "output_config", "metadata", "system"):
+    for name in ("thinking", "context_management", "output_config", "metadata"):
         assert name not in body
     assert "reasoning_effort" not in body
     assert "cache_control" not in json.dumps(body)
@@ -304,6 +311,7 @@ def test_parameters_are_translated_and_what_no_route_honours_is_left_out(
         "output_config.effort",
         "thinking adaptive",
         "tool web_search",
+        "x-anthropic-billing-header",
     ]
 
 

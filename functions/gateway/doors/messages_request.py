@@ -44,6 +44,8 @@ _ANTHROPIC_ONLY_BLOCKS = frozenset(
 
 _TOOL_CHOICES = {"auto": "auto", "any": "required", "none": "none"}
 
+BILLING_HEADER = "x-anthropic-billing-header:"
+
 IMAGE_TOKENS = 1600
 """What one image or document counts in the token estimate (about a 1.2 MP image)."""
 CHARS_PER_TOKEN = 4
@@ -97,9 +99,8 @@ class _Translator:
         chat: dict[str, Any] = {"model": _string(body.get("model"), "model")}
         if not count_only or "max_tokens" in body:
             chat["max_tokens"] = _integer(body.get("max_tokens"), "max_tokens")
-        messages = []
-        if body.get("system") is not None:
-            messages.append({"role": "system", "content": self.text(body["system"], "system")})
+        system = self.system(body["system"]) if body.get("system") is not None else ""
+        messages = [{"role": "system", "content": system}] if system else []
         raw_messages = _array(body.get("messages"), "messages")
         if not raw_messages:
             raise InvalidRequest("'messages' must hold at least one message.", param="messages")
@@ -210,17 +211,30 @@ class _Translator:
             "content": text,
         }
 
+    def system(self, system: object) -> str:
+        """The system prompt, without Claude Code's billing header: a line that changes
+        with every request, first in the prompt, where it would defeat the provider's
+        prompt caching (and the gateway's cache keys)."""
+        texts = self.texts(system, "system")
+        kept = [text for text in texts if not text.startswith(BILLING_HEADER)]
+        if len(kept) < len(texts):
+            self.left_out.add(BILLING_HEADER.rstrip(":"))
+        return "\n\n".join(kept)
+
     def text(self, content: object, path: str) -> str:
-        """A string, or text blocks joined (system prompts)."""
+        """A string, or text blocks joined (system messages)."""
+        return "\n\n".join(self.texts(content, path))
+
+    def texts(self, content: object, path: str) -> list[str]:
         if isinstance(content, str):
-            return content
+            return [content]
         texts = []
         for i, raw in enumerate(_array(content, path)):
             block, kind = self.block(raw, f"{path}[{i}]")
             if kind != "text":
                 raise _unsupported(kind, f"{path}[{i}]")
             texts.append(_string(block.get("text"), f"{path}[{i}].text"))
-        return "\n\n".join(texts)
+        return texts
 
     def block(self, raw: object, path: str) -> tuple[dict[str, Any], str]:
         block = _object(raw, path)
