@@ -67,7 +67,8 @@ def estimate_input_tokens(chat: dict[str, Any]) -> int:
     per message and per image or document.
 
     No tokenizer is loaded: nothing may be fetched at run time, and every provider
-    counts differently anyway.
+    counts differently anyway. On prose, Python and a Claude Code request it came out
+    within 15% of OpenAI's `o200k_base` counts (see the README).
     """
     chars = 0
     tokens = 0
