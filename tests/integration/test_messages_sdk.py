@@ -315,6 +315,23 @@ def test_parameters_are_translated_and_what_no_route_honours_is_left_out(
     ]
 
 
+def test_optional_fields_sent_as_null_count_as_absent(
+    gateway_url: str, upstream: FakeUpstream
+) -> None:
+    optional = ["system", "stream", "stop_sequences", "temperature", "top_p", "top_k"]
+    optional += ["metadata", "tools", "tool_choice", "thinking", "output_config"]
+
+    response = httpx.post(
+        f"{gateway_url}/v1/messages",
+        headers={"x-api-key": TENANT_KEY},
+        json={"model": "direct", "max_tokens": 8, "messages": HELLO} | dict.fromkeys(optional),
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["content"][0]["text"] == "Hello world"
+    assert set(sent(upstream)) == {"model", "messages", "max_tokens", "stream", "stream_options"}
+
+
 @pytest.mark.parametrize(
     ("choice", "expected"),
     [

@@ -97,6 +97,7 @@ class _Translator:
         self.left_out: set[str] = set()
 
     def request(self, body: dict[str, Any], count_only: bool) -> dict[str, Any]:
+        """Optional fields sent as `null` count as absent, as they do for Anthropic."""
         chat: dict[str, Any] = {"model": _string(body.get("model"), "model")}
         if not count_only or "max_tokens" in body:
             chat["max_tokens"] = _integer(body.get("max_tokens"), "max_tokens")
@@ -108,15 +109,15 @@ class _Translator:
         for i, message in enumerate(raw_messages):
             messages += self.message(_object(message, f"messages[{i}]"), f"messages[{i}]")
         chat["messages"] = messages
-        if "stream" in body:
+        if body.get("stream") is not None:
             chat["stream"] = _boolean(body["stream"], "stream")
-        if "stop_sequences" in body:
+        if body.get("stop_sequences") is not None:
             stops = _array(body["stop_sequences"], "stop_sequences")
             chat["stop"] = [_string(s, f"stop_sequences[{i}]") for i, s in enumerate(stops)]
         for name in ("temperature", "top_p"):
-            if name in body:
+            if body.get(name) is not None:
                 chat[name] = _number(body[name], name, 0.0, 1.0)
-        if "top_k" in body:
+        if body.get("top_k") is not None:
             # Not an OpenAI parameter: it travels as a body field, which vLLM, Together,
             # OpenRouter and LiteLLM's Anthropic routes honour and OpenAI itself refuses.
             chat["top_k"] = _integer(body["top_k"], "top_k")
@@ -250,7 +251,7 @@ class _Translator:
         execution, bash, text editor, ...) need Anthropic to run or define them."""
         tools = []
         anthropic_tools: set[str] = set()
-        for i, raw in enumerate(_array(body.get("tools", []), "tools")):
+        for i, raw in enumerate(_array(body.get("tools") or [], "tools")):
             path = f"tools[{i}]"
             tool = _object(raw, path)
             if "cache_control" in tool:
@@ -271,7 +272,7 @@ class _Translator:
             tools.append({"type": "function", "function": function})
         if tools:
             chat["tools"] = tools
-        if "tool_choice" in body:
+        if body.get("tool_choice") is not None:
             _tool_choice(_object(body["tool_choice"], "tool_choice"), chat, anthropic_tools)
 
     def thinking(self, thinking: object, chat: dict[str, Any]) -> None:
