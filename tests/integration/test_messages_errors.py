@@ -246,6 +246,24 @@ def test_pings_while_the_provider_is_silent_then_a_timeout_error_event(
     assert raised.value.body["error"]["type"] == "timeout_error"  # type: ignore[index]
 
 
+def test_a_client_that_leaves_cancels_the_provider_request(
+    gateway_url: str, upstream: FakeUpstream
+) -> None:
+    """On the gateway with the default limits: nothing but the client's leaving can end
+    this request within seconds."""
+    upstream.scripts["scripted"] = fake.Script(
+        steps=[fake.chunk({"role": "assistant", "content": "Hi"})], ending="hang"
+    )
+    body = {"model": "direct", "max_tokens": 8, "stream": True, "messages": HELLO}
+
+    with httpx.stream("POST", f"{gateway_url}/v1/messages", headers=AUTH, json=body) as response:
+        first = next(response.iter_raw())
+    gone = upstream.wait_gone(timeout=2)
+
+    assert first.startswith(b"event: message_start\n")
+    assert gone.client_gone_at is not None
+
+
 def test_head_on_the_root_answers_without_a_key(url: str) -> None:
     response = httpx.head(f"{url}/")
 
