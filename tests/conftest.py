@@ -15,6 +15,7 @@ from tests.support.servers import serve
 TENANT_KEY = "sk-test-acme-0123456789"
 OTHER_TENANT_KEY = "sk-test-globex-9876543210"
 PROVIDER_KEY = "sk-provider-secret-abcdef"
+HASH_KEY = "test-hash-key-5f1d0c"
 
 
 @pytest.fixture(scope="session")
@@ -61,6 +62,7 @@ def gateway_env(upstream_url: str, **overrides: str) -> dict[str, str]:
             }
         ),
         "FAKE_PROVIDER_KEY": PROVIDER_KEY,
+        "GATEWAY_HASH_KEY": HASH_KEY,
         "GATEWAY_KEEPALIVE_SECONDS": "15",
     }
     env.update(overrides)

@@ -72,14 +72,14 @@ def prepare_before_snapshot(providers: Providers, settings: Settings) -> None:
     Importing LiteLLM takes seconds: done here, it is paid once when a version is
     published instead of by the first request of every restored environment. Without
     SnapStart nothing changes: providers are set up on first use, so a cold start serves
-    direct routes without ever importing LiteLLM.
+    direct routes without ever importing LiteLLM. Under SnapStart the managed runtime's
+    `snapshot_restore_py` must be importable: without it the preparation could not run,
+    so the import error fails the init instead of going unnoticed.
     """
     if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") != "snap-start":
         return
-    try:
-        from snapshot_restore_py import register_before_snapshot
-    except ImportError:  # only the Lambda runtimes ship it
-        return
+    from snapshot_restore_py import register_before_snapshot
+
     register_before_snapshot(providers.prepare, list(settings.models.values()))
 
 

@@ -16,6 +16,7 @@ from gateway.context import RequestContext
 from gateway.disconnect import ClientDisconnected, unless_disconnected
 from gateway.doors.base import Door, Reply
 from gateway.errors import (
+    GatewayError,
     ModelNotFound,
     UpstreamFailed,
     UpstreamRateLimited,
@@ -89,6 +90,9 @@ class CompletionService:
                 collect(chunks, self._settings.idle_timeout_seconds, context.deadline),
                 request.receive,
             )
+        except GatewayError as error:
+            # The provider had started generating: another attempt would bill it again.
+            raise _final(error, always=True) from None
         except ClientDisconnected:
             log_request(context, served_by, status=499, ended_at=loop.time(), disconnected=True)
             return Response(status_code=499)  # nobody is left to read it
@@ -118,8 +122,11 @@ class CompletionService:
             elif error.retryable and self._time_left(context) > 2 * RETRY_BACKOFF_SECONDS:
                 await asyncio.sleep(RETRY_BACKOFF_SECONDS * (0.5 + random.random()))  # noqa: S311
             else:
-                raise
-        return route, await self._open_route(route, context, params, headers)
+                raise _final(error) from None
+        try:
+            return route, await self._open_route(route, context, params, headers)
+        except GatewayError as error:
+            raise _final(error) from None
 
     async def _open_route(
         self,
@@ -141,6 +148,15 @@ class CompletionService:
     @staticmethod
     def _time_left(context: RequestContext) -> float:
         return context.deadline - asyncio.get_running_loop().time()
+
+
+def _final(error: GatewayError, always: bool = False) -> GatewayError:
+    """Tell the client's SDK not to try again where that cannot help: the gateway has
+    already retried, or the failure is not transient, or (`always`) a retry would bill
+    the provider's output twice. Rate limits keep their `Retry-After`: waiting helps."""
+    if always or (error.status >= 500 and not isinstance(error, UpstreamTimeout)):
+        error.headers["x-should-retry"] = "false"
+    return error
 
 
 def _log_stream(context: RequestContext, served_by: ModelRoute, outcome: StreamOutcome) -> None:

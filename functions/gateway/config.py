@@ -91,6 +91,9 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     """Browser origins allowed to call the gateway; none by default (CORS closed)."""
     hash_key: bytes = field(default_factory=lambda: derive_hash_key(DEFAULT_HASH_KEY))
+    hash_key_secret: Secret | None = None
+    """`GATEWAY_HASH_KEY` as configured; None when the public default key is in use, so
+    hashes are guessable and are not shown outside the gateway."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -109,7 +112,15 @@ class Settings:
             forward_headers=parse_forward_headers(env.get("GATEWAY_FORWARD_HEADERS", "")),
             cors_origins=_names(env.get("GATEWAY_CORS_ORIGINS", "")),
             hash_key=derive_hash_key(env.get("GATEWAY_HASH_KEY") or DEFAULT_HASH_KEY),
+            hash_key_secret=Secret(env["GATEWAY_HASH_KEY"])
+            if env.get("GATEWAY_HASH_KEY")
+            else None,
         )
+
+    def secret_values(self) -> tuple[str, ...]:
+        """Every configured secret: what provider text is redacted of."""
+        keys = [route.api_key for route in self.models.values()] + [self.hash_key_secret]
+        return tuple(key.reveal() for key in keys if key is not None)
 
 
 # Headers that carry credentials or describe the client's own connection.

@@ -31,6 +31,8 @@ class RequestContext:
     stream: bool
     include_usage: bool
     lambda_request_id: str | None
+    show_hashes: bool
+    """Whether the hashes may leave the gateway: only when keyed with a configured key."""
 
     @classmethod
     def create(
@@ -63,10 +65,14 @@ class RequestContext:
             stream=chat.stream,
             include_usage=chat.include_usage,
             lambda_request_id=getattr(lambda_context, "aws_request_id", None),
+            show_hashes=settings.hash_key_secret is not None,
         )
 
     def headers(self) -> dict[str, str]:
-        """Correlation headers: ids and hashes, nothing that identifies the tenant."""
+        """Correlation headers: the id, and the hashes when `GATEWAY_HASH_KEY` keys them
+        (with the public default key anyone could confirm a guessed prompt or tenant)."""
+        if not self.show_hashes:
+            return {"x-request-id": self.request_id}
         return {
             "x-request-id": self.request_id,
             "x-gateway-tenant-hash": self.cache_keys.tenant_id_hex,

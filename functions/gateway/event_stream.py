@@ -160,6 +160,9 @@ class _StreamRun:
                         else:
                             await self._write(event)
                 self._closing = True
+                finish = getattr(framer, "finish", None)
+                if finish is not None:  # work that must be done before the last byte
+                    await finish()
                 await self._write(framer.ending(), more_body=False)
                 return None
             except asyncio.CancelledError:

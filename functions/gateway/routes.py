@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 import orjson
@@ -12,7 +13,9 @@ from gateway.completions import CompletionService
 from gateway.config import Settings, TenantConfig
 from gateway.doors.chat import CHAT_COMPLETIONS
 from gateway.doors.messages import MESSAGES
-from gateway.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
+from gateway.doors.responses import ResponsesDoor
+from gateway.doors.responses_state import ResponseState, with_history
+from gateway.errors import InvalidRequest, NotFound, PayloadTooLarge, UnsupportedMediaType
 from gateway.tenants import KeyStore
 
 router = APIRouter()
@@ -97,6 +100,36 @@ async def chat_completions(request: Request) -> Response:
     settings: Settings = request.app.state.settings
     body = await read_json(request, settings.max_body_bytes)
     return await _service(request).complete(request, tenant, CHAT_COMPLETIONS, body)
+
+
+@router.post("/v1/responses", openapi_extra={"security": [{"bearer": []}]})
+async def create_response(request: Request) -> Response:
+    door = request.state.door = ResponsesDoor()  # errors from here on in its shape
+    tenant = authenticate(request)
+    settings: Settings = request.app.state.settings
+    state = _response_state(request)
+    if state is not None:
+        door.keep = partial(state.save, tenant.tenant_id)
+    body = await read_json(request, settings.max_body_bytes)
+    body = await with_history(state, tenant.tenant_id, body)
+    response = await _service(request).complete(request, tenant, door, body)
+    await door.keep_rendered()  # a streamed response is kept before its last byte
+    return response
+
+
+@router.get("/v1/responses/{response_id}", openapi_extra={"security": [{"bearer": []}]})
+async def retrieve_response(response_id: str, tenant: Tenant, request: Request) -> Response:
+    state = _response_state(request)
+    if state is None:
+        raise NotFound(f"No response with id '{response_id}' found: responses are not stored.")
+    response = await state.retrieve(tenant.tenant_id, response_id)
+    return Response(orjson.dumps(response), media_type="application/json")
+
+
+def _response_state(request: Request) -> ResponseState | None:
+    """Where responses are kept: `app.state.responses`, when a store is configured."""
+    state: ResponseState | None = getattr(request.app.state, "responses", None)
+    return state
 
 
 # The OpenAPI document describes the OpenAI-compatible API; the Messages API is Anthropic's.

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 
 import httpx
+import openai
 import pytest
 
 from gateway.config import Settings
@@ -108,3 +109,44 @@ def test_nothing_is_retried_once_the_stream_has_started(url: str, upstream: Fake
     assert response.status_code == 200
     assert b'"error"' in response.content
     assert models_called(upstream) == ["single"]
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_sdks_do_not_retry_what_the_gateway_already_retried(
+    url: str, upstream: FakeUpstream, stream: bool
+) -> None:
+    upstream.scripts["single"] = fake.error(500, "down")
+    client = openai.OpenAI(base_url=url + "/v1", api_key=TENANT_KEY, max_retries=2)
+
+    with pytest.raises(openai.InternalServerError) as raised:
+        client.chat.completions.create(
+            model="single", stream=stream, messages=[{"role": "user", "content": "hi"}]
+        )
+
+    assert raised.value.response.headers["x-should-retry"] == "false"
+    assert models_called(upstream) == ["single", "single"]  # the gateway's two attempts
+
+
+def test_sdks_do_not_rebill_a_generation_that_broke_off(url: str, upstream: FakeUpstream) -> None:
+    upstream.scripts["single"] = fake.text(["partial", " answer"], ending="close")
+    client = openai.OpenAI(base_url=url + "/v1", api_key=TENANT_KEY, max_retries=2)
+
+    with pytest.raises(openai.InternalServerError) as raised:
+        client.chat.completions.create(model="single", messages=[{"role": "user", "content": "hi"}])
+
+    assert "broke off" in raised.value.message
+    assert models_called(upstream) == ["single"]
+
+
+def test_rate_limits_leave_retrying_to_the_sdk_with_the_providers_delay(
+    url: str, upstream: FakeUpstream
+) -> None:
+    upstream.scripts["single"] = [fake.error(429, "slow", {"retry-after": "0"}), fake.text(["ok"])]
+    client = openai.OpenAI(base_url=url + "/v1", api_key=TENANT_KEY, max_retries=1)
+
+    completion = client.chat.completions.create(
+        model="single", messages=[{"role": "user", "content": "hi"}]
+    )
+
+    assert completion.choices[0].message.content == "ok"
+    assert models_called(upstream) == ["single", "single"]

@@ -10,12 +10,12 @@ import pytest
 from gateway.config import Settings
 from gateway.errors import ConfigurationError
 from gateway.observability import logger
-from tests.conftest import OTHER_TENANT_KEY, PROVIDER_KEY, TENANT_KEY, gateway_env
+from tests.conftest import HASH_KEY, OTHER_TENANT_KEY, PROVIDER_KEY, TENANT_KEY, gateway_env
 from tests.support import fake_upstream as fake
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.servers import serve
 
-SECRETS = (TENANT_KEY, OTHER_TENANT_KEY, PROVIDER_KEY)
+SECRETS = (TENANT_KEY, OTHER_TENANT_KEY, PROVIDER_KEY, HASH_KEY)
 MESSAGES = [{"role": "user", "content": "hi"}]
 
 
@@ -85,6 +85,7 @@ ERROR_PATHS = [
     ("upstream 400 echoing the key", None, "direct", fake.error(400, f"bad {PROVIDER_KEY}")),
     ("upstream 429 echoing the key", None, "via-litellm", fake.error(429, f"slow {PROVIDER_KEY}")),
     ("upstream 401", None, "via-litellm", fake.error(401, f"invalid key {PROVIDER_KEY}")),
+    ("upstream 400 echoing the hash key", None, "direct", fake.error(400, f"bad {HASH_KEY}")),
     (
         "error event with the key",
         None,

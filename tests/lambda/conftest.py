@@ -1,13 +1,20 @@
 """Fixtures: the Runtime API emulator, the real `bootstrap` in a subprocess, sample events.
 
-`lambda` is a keyword, so modules here import each other relatively.
+`bootstrap` is started as Lambda starts an exec wrapper, `<wrapper> <python>
+$LAMBDA_RUNTIME_DIR/bootstrap.py`, with a bare interpreter (a venv holding only Mangum)
+and a temporary folder playing `/var/runtime` (holding `snapshot_restore_py`, as the
+managed runtime does). Apps that need more (Starlette, the gateway) run on the test
+interpreter. `lambda` is a keyword, so modules here import each other relatively.
 """
 
 from __future__ import annotations
 
 import copy
+import importlib.metadata
+import importlib.util
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -24,6 +31,8 @@ BOOTSTRAP = ROOT / "layers" / "streaming-runtime" / "bootstrap"
 APPS = Path(__file__).resolve().parent / "apps"
 EVENTS = ROOT / "events"
 DELIMITER = b"\x00" * 8
+MANGUM_AND_DEPENDENCY = ("mangum", "typing_extensions")
+TEST_PYTHON = Path(sys.executable)
 
 
 def load_event(name: str) -> dict[str, Any]:
@@ -50,6 +59,13 @@ def split_prelude(body: bytes) -> tuple[dict[str, Any], bytes]:
     return document, rest
 
 
+def startup_report(emulator: RuntimeApiEmulator) -> dict[str, Any]:
+    """What the test app's `/startup` route reports: `sys.path`, environment, interpreter."""
+    result = emulator.invoke(function_url_event("/startup"))
+    document: dict[str, Any] = json.loads(split_prelude(result.body)[1])
+    return document
+
+
 class Runtime:
     """A `bootstrap` process; its output goes to a file (read by `log()`)."""
 
@@ -69,10 +85,39 @@ class Runtime:
             self.process.wait(5)
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
+        return self.log_path.read_bytes().decode("utf-8", "replace")  # CRs kept
 
 
 StartRuntime = Callable[..., Runtime]
+
+
+@pytest.fixture(scope="session")
+def bare_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A venv's interpreter with Mangum (and its one dependency) only: what the runtime
+    may assume of the managed interpreter plus the function's own packages."""
+    venv = tmp_path_factory.mktemp("bare-venv")
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    pins = [f"{name}=={importlib.metadata.version(name)}" for name in MANGUM_AND_DEPENDENCY]
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps", *pins],
+        check=True,
+        capture_output=True,
+    )
+    return python
+
+
+@pytest.fixture(scope="session")
+def runtime_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Plays `/var/runtime`: the SnapStart hooks module, and a `bootstrap.py` that must
+    never run (the wrapper replaces it)."""
+    folder = tmp_path_factory.mktemp("var-runtime")
+    spec = importlib.util.find_spec("snapshot_restore_py")
+    assert spec is not None
+    assert spec.origin is not None
+    shutil.copy(spec.origin, folder / "snapshot_restore_py.py")
+    (folder / "bootstrap.py").write_text('raise SystemExit("bootstrap.py ran")\n')
+    return folder
 
 
 @pytest.fixture
@@ -83,21 +128,27 @@ def emulator() -> Iterator[RuntimeApiEmulator]:
 
 
 @pytest.fixture
-def start_runtime(emulator: RuntimeApiEmulator, tmp_path: Path) -> Iterator[StartRuntime]:
-    """Starts `bootstrap` as Lambda would (interpreter as first argument) against the
-    emulator; every process is killed at the end of the test."""
+def start_runtime(
+    emulator: RuntimeApiEmulator, tmp_path: Path, bare_python: Path, runtime_dir: Path
+) -> Iterator[StartRuntime]:
+    """Starts `bootstrap` as Lambda does, `bootstrap <python> <runtime dir>/bootstrap.py`,
+    against the emulator (`args` replaces those two arguments); every process is killed at
+    the end of the test."""
     started: list[Runtime] = []
 
     def start(
         handler: str,
         *,
-        args: Sequence[str] = (sys.executable,),
+        python: Path = bare_python,
+        args: Sequence[str] | None = None,
         bootstrap: Path = BOOTSTRAP,
         env: dict[str, str] | None = None,
+        pass_fds: Sequence[int] = (),
     ) -> Runtime:
         environment = {
-            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+            "PATH": f"{python.parent}{os.pathsep}{os.environ.get('PATH', '')}",
             "AWS_LAMBDA_RUNTIME_API": emulator.address,
+            "LAMBDA_RUNTIME_DIR": str(runtime_dir),
             "LAMBDA_TASK_ROOT": str(APPS),
             "_HANDLER": handler,
             "AWS_LAMBDA_FUNCTION_NAME": "gateway",
@@ -110,9 +161,12 @@ def start_runtime(emulator: RuntimeApiEmulator, tmp_path: Path) -> Iterator[Star
         }
         log_path = tmp_path / f"runtime-{len(started)}.log"
         with log_path.open("wb") as log:
+            if args is None:
+                args = (str(python), str(runtime_dir / "bootstrap.py"))
             process = subprocess.Popen(
                 [str(bootstrap), *args],
                 env=environment,
+                pass_fds=pass_fds,
                 cwd=tmp_path,
                 stdin=subprocess.DEVNULL,
                 stdout=log,

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import StartRuntime, function_url_event, load_event, split_prelude
+from .conftest import TEST_PYTHON, StartRuntime, function_url_event, load_event, split_prelude
 from .runtime_api_emulator import RuntimeApiEmulator
 
 
@@ -92,7 +92,7 @@ def test_mangum_wrapped_app_keeps_its_settings(
     emulator: RuntimeApiEmulator, start_runtime: StartRuntime
 ) -> None:
     # GIVEN `handler = Mangum(app, lifespan="auto", exclude_headers=["x-secret"])`
-    start_runtime("mangum_app.handler")
+    start_runtime("mangum_app.handler", python=TEST_PYTHON)
     event = load_event("apigateway-rest.json") | {
         "path": "/hello",
         "body": '{"q": 1}',
@@ -111,7 +111,7 @@ def test_mangum_wrapped_starlette_app_streams_through_a_function_url(
     emulator: RuntimeApiEmulator, start_runtime: StartRuntime
 ) -> None:
     # Starlette's StreamingResponse stops at the first http.disconnect from receive()
-    start_runtime("mangum_app.handler")
+    start_runtime("mangum_app.handler", python=TEST_PYTHON)
 
     result = emulator.invoke(function_url_event("/events"))
 

@@ -93,6 +93,7 @@ def test_failure_before_the_first_byte_posts_an_invocation_error(
     error = result.json()
     assert error["errorType"] == "LookupError"
     assert error["errorMessage"] == "no route to the model"
+    assert error["requestId"] == request_id
     assert "fail_before" in error["stackTrace"][-1]
     assert "streaming_runtime" not in error["stackTrace"][0]  # starts in the app
     # nothing was streamed first: no prelude before http.response.start

@@ -50,10 +50,11 @@ class Recorded:
     headers: dict[str, str]
     body: dict[str, Any]
     received_at: float
+    client_port: int
+    """The client's source port: one port for requests on one reused connection."""
     finished_at: float | None = None
     client_gone_at: float | None = None
     sent_events: int = 0
-    client_port: int = 0
 
 
 def sse(obj: Any) -> bytes:
@@ -240,6 +241,7 @@ class FakeUpstream:
             headers=headers,
             body=json.loads(body or b"{}"),
             received_at=time.monotonic(),
+            client_port=writer.get_extra_info("peername")[1],
         )
         self.requests.append(record)
         script = self._script_for(record.body.get("model", ""))
@@ -248,8 +250,8 @@ class FakeUpstream:
             script = text([w if i == 0 else " " + w for i, w in enumerate(words)])
         if script.delay_headers:
             await asyncio.sleep(script.delay_headers)
+        extra = "".join(f"{k}: {v}\r\n" for k, v in script.headers.items())
         if script.status != 200:
-            extra = "".join(f"{k}: {v}\r\n" for k, v in script.headers.items())
             writer.write(
                 f"HTTP/1.1 {script.status} {_REASONS.get(script.status, 'Error')}\r\n"
                 f"content-type: application/json\r\ncontent-length: {len(script.body)}\r\n"
@@ -261,7 +263,7 @@ class FakeUpstream:
             return b""
         writer.write(
             b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
-            b"transfer-encoding: chunked\r\n\r\n"
+            b"transfer-encoding: chunked\r\n" + extra.encode("latin-1") + b"\r\n"
         )
         gone = asyncio.ensure_future(reader.read(1))
         try:

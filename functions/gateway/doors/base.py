@@ -37,7 +37,12 @@ class Reply:
 
 
 class StreamFormat(Protocol):
-    """Frames one stream's chunks as a door's server-sent events."""
+    """Frames one stream's chunks as a door's server-sent events.
+
+    A format may also offer `async finish()`: awaited once the provider has finished,
+    before `ending()` is written, for work that must be done before the last byte (on
+    Lambda nothing runs after it).
+    """
 
     keepalive: bytes
     """Written while the provider is silent, so proxies keep the connection."""

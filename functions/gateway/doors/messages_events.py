@@ -113,16 +113,12 @@ class MessageEvents:
         self.chunks = 0
 
     def frame(self, chunk: Chunk) -> bytes | None:
-        choices = chunk.get("choices")
-        if not isinstance(choices, list):
-            raise UpstreamFailed("The provider sent a chunk of the wrong shape.")
+        """Chunks are well formed (`providers.chunk_shape`): no checks here."""
         if chunk.get("usage") is not None:
             self.usage = chunk["usage"]
         out = b"" if self._started else self._start()
-        for choice in choices:
-            delta = (choice.get("delta") or {}) if isinstance(choice, dict) else None
-            if not isinstance(delta, dict):
-                raise UpstreamFailed("The provider sent a chunk of the wrong shape.")
+        for choice in chunk["choices"]:
+            delta = choice.get("delta") or {}
             for field, kind in _TEXT_LIKE.items():
                 text = delta.get(field)
                 if isinstance(text, str) and text:
@@ -193,9 +189,7 @@ class MessageEvents:
             % (self._open, delta_type, kind.encode(), orjson.dumps(text))
         )
 
-    def _tool_fragment(self, fragment: object) -> bytes:
-        if not isinstance(fragment, dict):
-            raise UpstreamFailed("The provider sent a tool call of the wrong shape.")
+    def _tool_fragment(self, fragment: dict[str, Any]) -> bytes:
         function = fragment.get("function") or {}
         position = fragment.get("index", len(self._tools))
         out = b""

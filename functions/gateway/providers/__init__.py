@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from gateway.config import ModelRoute, ProviderKind, Settings
 from gateway.providers.base import Provider
+from gateway.redaction import Redactor
 
 
 class Providers:
@@ -13,6 +14,7 @@ class Providers:
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
+        self._redactor = Redactor(settings.secret_values())
         self._instances: dict[ProviderKind, Provider] = {}
 
     def for_route(self, route: ModelRoute) -> Provider:
@@ -29,10 +31,10 @@ class Providers:
         if kind == "openai-compatible":
             from gateway.providers.openai_compatible import OpenAICompatibleProvider
 
-            return OpenAICompatibleProvider(self._settings)
+            return OpenAICompatibleProvider(self._settings, self._redactor)
         from gateway.providers.litellm_provider import LiteLLMProvider  # imports LiteLLM
 
-        return LiteLLMProvider()
+        return LiteLLMProvider(self._redactor)
 
     def prepare(self, routes: Iterable[ModelRoute]) -> None:
         """Create and set up the providers these routes use (see `Provider.prepare`)."""

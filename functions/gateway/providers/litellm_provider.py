@@ -14,8 +14,15 @@ from typing import Any
 
 from gateway.errors import GatewayError, UpstreamFailed, UpstreamTimeout
 from gateway.providers.base import Chunk, UpstreamRequest
-from gateway.providers.upstream_errors import NO_ANSWER, UNREACHABLE, error_for_status
-from gateway.redaction import redact
+from gateway.providers.bounded import bound_litellm_transports
+from gateway.providers.chunk_shape import WRONG_SHAPE, checked_chunk
+from gateway.providers.upstream_errors import (
+    BROKE_OFF,
+    NO_ANSWER,
+    UNREACHABLE,
+    error_for_status,
+)
+from gateway.redaction import Redactor
 
 _DELTA_TEXT_FIELDS = ("role", "content", "reasoning_content", "refusal")
 _module: ModuleType | None = None
@@ -28,7 +35,9 @@ def _litellm() -> ModuleType:
         # Use the bundled model cost map: importing must never reach the network.
         os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
         import litellm
+        from litellm.llms.custom_httpx.http_handler import AsyncHTTPHandler
 
+        bound_litellm_transports(AsyncHTTPHandler)
         litellm.telemetry = False
         litellm.suppress_debug_info = True
         litellm.turn_off_message_logging = True
@@ -41,11 +50,13 @@ def _litellm() -> ModuleType:
 
 
 class LiteLLMProvider:
+    def __init__(self, redactor: Redactor) -> None:
+        self._redactor = redactor
+
     async def open(self, request: UpstreamRequest) -> LiteLLMChunkStream:
         litellm = _litellm()
         route = request.route
         api_key = route.api_key.reveal() if route.api_key else None
-        secrets = (api_key,) if api_key else ()
         try:
             async with asyncio.timeout(request.timeout_seconds):
                 stream = await litellm.acompletion(
@@ -63,8 +74,8 @@ class LiteLLMProvider:
         except TimeoutError:
             raise UpstreamTimeout(NO_ANSWER) from None
         except Exception as exc:
-            raise map_litellm_error(exc, secrets) from None
-        return LiteLLMChunkStream(stream, secrets)
+            raise map_litellm_error(exc, self._redactor) from None
+        return LiteLLMChunkStream(stream, self._redactor)
 
     def prepare(self) -> None:
         _litellm()
@@ -73,13 +84,38 @@ class LiteLLMProvider:
         return None
 
 
-def map_litellm_error(exc: Exception, secrets: tuple[str, ...]) -> GatewayError:
-    """LiteLLM's exceptions carry the provider's status; map it as for direct routes."""
+def _own_error(exc: BaseException) -> GatewayError | None:
+    """A gateway error (a bound in `bounded`, say) that LiteLLM wrapped in its own."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, GatewayError):
+            return current
+        seen.add(id(current))
+        original = getattr(current, "original_exception", None)
+        current = (
+            original
+            if isinstance(original, BaseException)
+            else current.__cause__ or current.__context__
+        )
+    return None
+
+
+def map_litellm_error(exc: Exception, redactor: Redactor, streaming: bool = False) -> GatewayError:
+    """LiteLLM's exceptions carry the provider's status; map it as for direct routes.
+
+    `streaming`: the stream had started, so a failure without a status of the provider's
+    is the stream breaking off (LiteLLM reports it as a 500 of its own).
+    """
     litellm = _litellm()
-    if isinstance(exc, GatewayError):
-        return exc
+    own = _own_error(exc)
+    if own is not None:
+        return own
     if isinstance(exc, litellm.Timeout):
         return UpstreamTimeout(NO_ANSWER)
+    broke_off = litellm.exceptions.MidStreamFallbackError | litellm.APIConnectionError
+    if streaming and isinstance(exc, broke_off):
+        return UpstreamFailed(BROKE_OFF)
     if isinstance(exc, litellm.APIConnectionError):
         return UpstreamFailed(UNREACHABLE)
     status = getattr(exc, "status_code", None)
@@ -87,7 +123,7 @@ def map_litellm_error(exc: Exception, secrets: tuple[str, ...]) -> GatewayError:
         return UpstreamFailed("The provider failed.")
     message = str(getattr(exc, "message", "") or "")
     # LiteLLM prefixes the provider's text with its own labels ("...Exception - text").
-    detail = redact(message.rsplit(" - ", 1)[-1][:500], secrets)
+    detail = redactor.clean(message.rsplit(" - ", 1)[-1])
     response = getattr(exc, "response", None)
     retry_after = response.headers.get("retry-after") if response is not None else None
     return error_for_status(status, detail, retry_after)
@@ -139,13 +175,22 @@ def _choice(choice: Any) -> dict[str, Any]:
     return out
 
 
+def _chunk(item: Any) -> Chunk:
+    fields = _values(item)
+    chunk: Chunk = {"choices": [_choice(c) for c in fields.get("choices") or ()]}
+    usage = fields.get("usage")
+    if usage is not None:
+        chunk["usage"] = usage if isinstance(usage, dict) else usage.model_dump(exclude_none=True)
+    return chunk
+
+
 class LiteLLMChunkStream:
     """LiteLLM's stream objects, converted to the gateway's chunk shape."""
 
-    def __init__(self, stream: Any, secrets: tuple[str, ...]) -> None:
+    def __init__(self, stream: Any, redactor: Redactor) -> None:
         self._stream = stream
         self._iterator = stream.__aiter__()
-        self._secrets = secrets
+        self._redactor = redactor
 
     def __aiter__(self) -> LiteLLMChunkStream:
         return self
@@ -156,15 +201,11 @@ class LiteLLMChunkStream:
         except StopAsyncIteration:
             raise
         except Exception as exc:
-            raise map_litellm_error(exc, self._secrets) from None
-        fields = _values(item)
-        chunk: Chunk = {"choices": [_choice(c) for c in fields.get("choices") or ()]}
-        usage = fields.get("usage")
-        if usage is not None:
-            chunk["usage"] = (
-                usage if isinstance(usage, dict) else usage.model_dump(exclude_none=True)
-            )
-        return chunk
+            raise map_litellm_error(exc, self._redactor, streaming=True) from None
+        try:
+            return checked_chunk(_chunk(item))
+        except (AttributeError, TypeError, ValueError):  # LiteLLM passed on junk it was sent
+            raise UpstreamFailed(WRONG_SHAPE) from None
 
     async def aclose(self) -> None:
         close = getattr(self._stream, "aclose", None)

@@ -16,9 +16,16 @@ import orjson
 from gateway.config import Settings
 from gateway.errors import GatewayError, UpstreamFailed, UpstreamTimeout
 from gateway.providers.base import Chunk, UpstreamRequest
+from gateway.providers.bounded import COMPRESSED, is_compressed
+from gateway.providers.chunk_shape import WRONG_SHAPE, checked_chunk
 from gateway.providers.sse_reader import SSEDataReader
-from gateway.providers.upstream_errors import NO_ANSWER, UNREACHABLE, error_for_status
-from gateway.redaction import redact
+from gateway.providers.upstream_errors import (
+    BROKE_OFF,
+    NO_ANSWER,
+    UNREACHABLE,
+    error_for_status,
+)
+from gateway.redaction import Redactor
 
 OPENAI_API_BASE = "https://api.openai.com/v1"
 _MAX_ERROR_BODY = 64 * 1024
@@ -27,8 +34,9 @@ _DRAIN_SECONDS = 0.05
 
 
 class OpenAICompatibleProvider:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, redactor: Redactor) -> None:
         self._settings = settings
+        self._redactor = redactor
         self._client: httpx.AsyncClient | None = None
 
     def _http(self) -> httpx.AsyncClient:
@@ -66,7 +74,6 @@ class OpenAICompatibleProvider:
         }
         if route.api_key is not None:
             headers["authorization"] = "Bearer " + route.api_key.reveal()
-        secrets = (route.api_key.reveal(),) if route.api_key else ()
         client = self._http()
         http_request = client.build_request(
             "POST", url, content=orjson.dumps(body), headers=headers
@@ -75,12 +82,15 @@ class OpenAICompatibleProvider:
             async with asyncio.timeout(request.timeout_seconds):
                 response = await client.send(http_request, stream=True)
                 if response.status_code != 200:
-                    raise await _status_error(response, secrets)
+                    raise await _status_error(response, self._redactor)
+                if is_compressed(response.headers):
+                    await response.aclose()
+                    raise UpstreamFailed(COMPRESSED)
         except (TimeoutError, httpx.TimeoutException):
             raise UpstreamTimeout(NO_ANSWER) from None
         except httpx.HTTPError:
             raise UpstreamFailed(UNREACHABLE) from None
-        return UpstreamEventStream(response, secrets)
+        return UpstreamEventStream(response, self._redactor)
 
     def prepare(self) -> None:
         self._http()
@@ -91,17 +101,19 @@ class OpenAICompatibleProvider:
             self._client = None
 
 
-async def _status_error(response: httpx.Response, secrets: tuple[str, ...]) -> GatewayError:
+async def _status_error(response: httpx.Response, redactor: Redactor) -> GatewayError:
     """Map a non-200 upstream answer to the error the client should see."""
     try:
         raw = b""
-        async for part in response.aiter_bytes():
+        # Raw bytes: an error body is never inflated (see `bounded`); a compressed one
+        # simply has no readable message.
+        async for part in response.aiter_raw():
             raw += part
             if len(raw) > _MAX_ERROR_BODY:
                 break
     finally:
         await response.aclose()
-    detail = redact(_error_message(raw), secrets)
+    detail = redactor.clean(_error_message(raw))
     return error_for_status(response.status_code, detail, response.headers.get("retry-after"))
 
 
@@ -112,18 +124,18 @@ def _error_message(raw: bytes) -> str:
         return ""
     error = body.get("error") if isinstance(body, dict) else None
     message = error.get("message") if isinstance(error, dict) else error
-    return message[:500] if isinstance(message, str) else ""
+    return message if isinstance(message, str) else ""
 
 
 class UpstreamEventStream:
     """The upstream's SSE events as chunks; ends at `data: [DONE]`."""
 
-    __slots__ = ("_done", "_reader", "_response", "_secrets")
+    __slots__ = ("_done", "_reader", "_redactor", "_response")
 
-    def __init__(self, response: httpx.Response, secrets: tuple[str, ...]) -> None:
+    def __init__(self, response: httpx.Response, redactor: Redactor) -> None:
         self._response = response
-        self._reader = SSEDataReader(response.aiter_bytes())
-        self._secrets = secrets
+        self._reader = SSEDataReader(response.aiter_raw())
+        self._redactor = redactor
         self._done = False
 
     def __aiter__(self) -> UpstreamEventStream:
@@ -135,7 +147,7 @@ class UpstreamEventStream:
         try:
             data = await self._reader.next_data()
         except httpx.HTTPError:
-            raise UpstreamFailed("The provider's stream broke off.") from None
+            raise UpstreamFailed(BROKE_OFF) from None
         if data is None:
             raise UpstreamFailed("The provider closed the stream before it was complete.")
         if data == b"[DONE]":
@@ -152,17 +164,17 @@ class UpstreamEventStream:
         except orjson.JSONDecodeError:
             raise UpstreamFailed("The provider sent an event that is not JSON.") from None
         if not isinstance(chunk, dict):
-            raise UpstreamFailed("The provider sent an event of the wrong shape.")
+            raise UpstreamFailed(WRONG_SHAPE)
         if "error" in chunk:
             error = chunk["error"]
             message = error.get("message") if isinstance(error, dict) else error
-            detail = redact(message if isinstance(message, str) else "", self._secrets)
+            detail = self._redactor.clean(message if isinstance(message, str) else "")
             raise UpstreamFailed(
                 "The provider reported an error" + (f": {detail}" if detail else ".")
             )
         for field in _OWN_FIELDS:
             chunk.pop(field, None)
-        return chunk
+        return checked_chunk(chunk)
 
     async def aclose(self) -> None:
         if self._done and not self._response.is_closed:

@@ -13,8 +13,7 @@ from collections import deque
 from collections.abc import AsyncIterator
 
 from gateway.errors import UpstreamFailed
-
-MAX_EVENT_BYTES = 8 * 1024 * 1024
+from gateway.providers.bounded import MAX_EVENT_BYTES, TOO_LARGE
 
 
 def event_data(event: bytes) -> bytes | None:
@@ -62,7 +61,7 @@ class SSEDataReader:
         *events, rest = buffer.split(b"\n\n")
         self._buffer = rest + held
         if len(self._buffer) > MAX_EVENT_BYTES:
-            raise UpstreamFailed("The provider sent an event that is too large.")
+            raise UpstreamFailed(TOO_LARGE)
         for event in events:
             data = event_data(event)
             if data is not None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from email.utils import parsedate_to_datetime
+
 from gateway.errors import (
     GatewayError,
     InvalidRequest,
@@ -13,6 +16,26 @@ from gateway.errors import (
 
 UNREACHABLE = "The provider could not be reached."
 NO_ANSWER = "The provider did not answer in time."
+BROKE_OFF = "The provider's stream broke off."
+_DELAY = re.compile(r"[0-9]{1,9}")
+_HTTP_DATE = re.compile(r"[A-Za-z0-9 ,:-]{1,64}")
+
+
+def valid_retry_after(value: str | None) -> str | None:
+    """`value` if it is what `Retry-After` may hold (a delay in seconds or an HTTP date),
+    else None: a provider's header is passed on to the client only when it is well formed."""
+    if value is None:
+        return None
+    value = value.strip()
+    if _DELAY.fullmatch(value):
+        return value
+    if _HTTP_DATE.fullmatch(value):
+        try:
+            parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        return value
+    return None
 
 
 def error_for_status(status: int, detail: str, retry_after: str | None) -> GatewayError:
@@ -20,6 +43,7 @@ def error_for_status(status: int, detail: str, retry_after: str | None) -> Gatew
     helps the client (rate limits, rejected requests)."""
     suffix = f": {detail}" if detail else "."
     if status == 429:
+        retry_after = valid_retry_after(retry_after)
         return UpstreamRateLimited(
             "The provider is rate limiting requests" + suffix,
             headers={"retry-after": retry_after} if retry_after else None,

@@ -3,14 +3,17 @@
 Routes: /stream (events with delays, each stamped with its send time), /echo (what the
 app was given), /fail-before and /fail-after (errors either side of the first byte),
 /receive (does `receive()` report a disconnect before the response is complete?),
-/no-response.
+/no-response, /log (writes log records), /startup (the process's path and environment).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -35,6 +38,8 @@ async def app(scope: Scope, receive: Any, send: Any) -> None:
         "/receive": receive_semantics,
         "/no-response": no_response,
         "/until-disconnect": until_disconnect,
+        "/log": log,
+        "/startup": startup,
     }
     await routes.get(scope["path"], echo)(scope, receive, send)
 
@@ -149,6 +154,41 @@ async def until_disconnect(scope: Scope, receive: Any, send: Any) -> None:
         sent += 1
         await asyncio.sleep(0.005)
     last_disconnect.update(type=(await watcher)["type"], sent=sent)
+
+
+async def log(scope: Scope, receive: Any, send: Any) -> None:
+    """An INFO and a WARNING record, and an ERROR with its (multi-line) traceback."""
+    await receive()
+    logger = logging.getLogger("streaming_app")
+    logger.info("hello from the app")
+    logger.warning("careful", extra={"tokens": 7})
+    try:
+        raise ValueError("bad value")
+    except ValueError:
+        logger.exception("it failed")
+    await send({"type": "http.response.start", "status": 204, "headers": []})
+    await send({"type": "http.response.body", "body": b""})
+
+
+async def startup(scope: Scope, receive: Any, send: Any) -> None:
+    """What the runtime set up before importing the app."""
+    await receive()
+    child = subprocess.run(  # noqa: ASYNC221 (a test app: one short child process)
+        [sys.executable, "-c", "import snapshot_restore_py; print(snapshot_restore_py.__file__)"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    document = {
+        "sys_path": sys.path,
+        "env": {name: os.environ.get(name) for name in ("PYTHONPATH", "TASK_ROOT_PTH")}
+        | {"telemetry_fd": os.environ.get("_LAMBDA_TELEMETRY_LOG_FD")},
+        "child_imports": child.stdout.strip() or child.stderr.strip().splitlines()[-1],
+        "mangum": sys.modules["mangum"].__file__,
+        "executable": sys.executable,
+    }
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": json.dumps(document).encode()})
 
 
 async def no_response(scope: Scope, receive: Any, send: Any) -> None:

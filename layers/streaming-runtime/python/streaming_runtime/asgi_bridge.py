@@ -19,6 +19,7 @@ from mangum.adapter import HANDLERS
 from mangum.exceptions import UnexpectedMessage
 from mangum.types import ASGI, LambdaHandler, Message, Response
 
+from streaming_runtime import logs
 from streaming_runtime.context import LambdaContext
 from streaming_runtime.errors import NoResponse, UnsupportedEvent, error_document
 from streaming_runtime.handler import ServedApp
@@ -60,7 +61,7 @@ class ResponseSink(Protocol):
     async def start(self, status: int, headers: Headers) -> None: ...
     async def body(self, data: bytes) -> None: ...
     async def finish(self) -> None: ...
-    async def fail(self, exc: BaseException) -> None: ...
+    async def fail(self, document: dict[str, Any]) -> None: ...
     async def abandon(self) -> None: ...
 
 
@@ -92,12 +93,14 @@ class StreamingSink:
         assert self._stream is not None
         await self._stream.close()
 
-    async def fail(self, exc: BaseException) -> None:
+    async def fail(self, document: dict[str, Any]) -> None:
         if self._stream is None:
-            await self._api.post_error(self._request_id, error_document(exc))
+            await self._api.post_error(self._request_id, document)
         else:
-            # Trailers are headers: keep them small (the log has the stack trace).
-            await self._stream.fail(error_document(exc, with_trace=False))
+            # Trailers are headers: keep them small (the log has the whole document).
+            await self._stream.fail(
+                {"errorMessage": document["errorMessage"], "errorType": document["errorType"]}
+            )
 
     async def abandon(self) -> None:
         if self._stream is not None:
@@ -127,8 +130,8 @@ class BufferedSink:
         result = self._handler(response)
         await self._api.post_response(self._request_id, json.dumps(result).encode())
 
-    async def fail(self, exc: BaseException) -> None:
-        await self._api.post_error(self._request_id, error_document(exc))
+    async def fail(self, document: dict[str, Any]) -> None:
+        await self._api.post_error(self._request_id, document)
 
     async def abandon(self) -> None:
         pass
@@ -149,7 +152,10 @@ class HTTPExchange:
     apps cancel their work, e.g. an upstream model stream.
     """
 
-    def __init__(self, scope: dict[str, Any], body: bytes, sink: ResponseSink) -> None:
+    def __init__(
+        self, request_id: str, scope: dict[str, Any], body: bytes, sink: ResponseSink
+    ) -> None:
+        self.request_id = request_id
         self.scope = scope
         self._body: bytes | None = body
         self._sink = sink
@@ -207,7 +213,8 @@ class HTTPExchange:
             self._done.set()
 
     async def _failed(self, exc: Exception) -> None:
-        logger.error("%s: %s", type(exc).__name__, exc, exc_info=exc)
+        document = error_document(exc, self.request_id)
+        logs.log_error(document)
         if self._state in (State.REQUEST, State.RESPONSE):
-            await self._sink.fail(exc)
+            await self._sink.fail(document)
         # After COMPLETE the response is out and after CLIENT_GONE nobody listens.

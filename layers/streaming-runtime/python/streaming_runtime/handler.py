@@ -46,7 +46,8 @@ def load(handler: str) -> ServedApp:
         raise Fault("Runtime.ImportModuleError", message) from exc
     except SyntaxError as exc:
         message = f"Syntax error in module '{module_name}': {exc}"
-        raise Fault("Runtime.UserCodeSyntaxError", message) from exc
+        trace = [f'  File "{exc.filename}" Line {exc.lineno}\n    {exc.text}']
+        raise Fault("Runtime.UserCodeSyntaxError", message, trace) from exc
     try:
         target = getattr(module, attribute)
     except AttributeError:

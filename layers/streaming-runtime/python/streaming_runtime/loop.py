@@ -1,6 +1,6 @@
-"""The runtime's main loop: init, the optional SnapStart handshake, then one event after
-another, all on ONE asyncio event loop for the life of the process (apps keep pooled
-connections bound to it)."""
+"""The runtime's main loop: the app's lifespan startup, the optional SnapStart handshake,
+then one event after another, all on ONE asyncio event loop for the life of the process
+(apps keep pooled connections bound to it)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ import json
 import logging
 import os
 import signal
-import sys
 
-from streaming_runtime import handler, logs, snapstart
+from streaming_runtime import logs, snapstart
 from streaming_runtime.asgi_bridge import (
     BufferedSink,
     HTTPExchange,
@@ -29,33 +28,15 @@ from streaming_runtime.runtime_api import Invocation, RuntimeApi
 logger = logging.getLogger(__name__)
 
 
-def main() -> None:
-    """Entry point: exits non-zero when init fails (after `POST /runtime/init/error`)."""
-    logs.install()
-    api = RuntimeApi(os.environ["AWS_LAMBDA_RUNTIME_API"])
-    task_root = os.environ.get("LAMBDA_TASK_ROOT")
-    if task_root:
-        sys.path.insert(0, task_root)
-    # Set before the import, so code that asks for "the" loop at import time gets this one.
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    try:
-        served = handler.load(os.environ.get("_HANDLER", ""))
-    except Exception as exc:
-        logger.error("Init failure: %s", exc, exc_info=exc)
-        loop.run_until_complete(api.post_init_error(error_document(exc)))
-        sys.exit(1)
-    sys.exit(loop.run_until_complete(serve(api, served)))
-
-
 async def serve(api: RuntimeApi, served: ServedApp) -> int:
     """Runs until SIGTERM (then the app's lifespan shutdown) or a Runtime API failure."""
     lifespan = Lifespan(served.app, served.lifespan)
     try:
         await lifespan.startup()
     except Exception as exc:
-        logger.error("Lifespan startup failed: %s", exc, exc_info=exc)
-        await api.post_init_error(error_document(exc))
+        document = error_document(exc)
+        logs.log_error(document)
+        await api.post_init_error(document)
         return 1
     if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
         exit_code = await snapstart.handshake(api)
@@ -80,13 +61,13 @@ async def handle(
     api: RuntimeApi, served: ServedApp, lifespan: Lifespan, invocation: Invocation
 ) -> None:
     request_id = invocation.request_id
-    logs.set_request_id(request_id)
+    context = LambdaContext(invocation.headers)
+    logs.set_request(request_id, context.tenant_id)
     trace_id = invocation.headers.get("lambda-runtime-trace-id")
     if trace_id:
         os.environ["_X_AMZN_TRACE_ID"] = trace_id
     else:
         os.environ.pop("_X_AMZN_TRACE_ID", None)
-    context = LambdaContext(invocation.headers)
     try:
         try:
             event = json.loads(invocation.body)
@@ -95,8 +76,9 @@ async def handle(
         event_handler = infer_handler(served, event, context)
         scope, body = event_handler.scope, event_handler.body
     except Exception as exc:
-        logger.error("%s: %s", type(exc).__name__, exc)
-        await api.post_error(request_id, error_document(exc))
+        document = error_document(exc, request_id)
+        logs.log_error(document)
+        await api.post_error(request_id, document)
         return
     if served.lifespan != "off":
         scope["state"] = lifespan.state.copy()
@@ -105,4 +87,4 @@ async def handle(
         sink = StreamingSink(api, request_id)
     else:
         sink = BufferedSink(api, request_id, event_handler)
-    await HTTPExchange(dict(scope), body, sink).run(served.app)
+    await HTTPExchange(request_id, dict(scope), body, sink).run(served.app)

@@ -2,20 +2,19 @@
 
 Before-snapshot hooks run in reverse order of registration, then `restore/next` blocks
 until Lambda resumes a snapshot, then after-restore hooks run in order. The hooks live
-in `snapshot_restore_py`, which the managed Python runtimes ship; without it, no hooks.
+in `snapshot_restore_py`, which the managed Python runtimes ship in `LAMBDA_RUNTIME_DIR`;
+under SnapStart a missing module is a before-snapshot failure, as it is for `awslambdaric`.
 """
 
 from __future__ import annotations
 
 import importlib
-import logging
 from collections.abc import Callable
 from typing import Any
 
+from streaming_runtime import logs
 from streaming_runtime.errors import error_document
 from streaming_runtime.runtime_api import RuntimeApi
-
-logger = logging.getLogger(__name__)
 
 BEFORE_SNAPSHOT_ERROR = "Runtime.BeforeSnapshotError"
 AFTER_RESTORE_ERROR = "Runtime.AfterRestoreError"
@@ -28,14 +27,16 @@ async def handshake(api: RuntimeApi) -> int:
         run_before_snapshot()
         await api.restore_next()
     except Exception as exc:
-        logger.error("Before-snapshot failure: %s: %s", type(exc).__name__, exc, exc_info=exc)
-        await api.post_init_error(error_document(exc), BEFORE_SNAPSHOT_ERROR)
+        document = error_document(exc)
+        logs.log_error(document)
+        await api.post_init_error(document, BEFORE_SNAPSHOT_ERROR)
         return 64
     try:
         run_after_restore()
     except Exception as exc:
-        logger.error("After-restore failure: %s: %s", type(exc).__name__, exc, exc_info=exc)
-        await api.post_restore_error(error_document(exc), AFTER_RESTORE_ERROR)
+        document = error_document(exc)
+        logs.log_error(document)
+        await api.post_restore_error(document, AFTER_RESTORE_ERROR)
         return 65
     return 0
 
@@ -53,9 +54,5 @@ def run_after_restore() -> None:
 
 
 def _registry(getter: str) -> list[Hook]:
-    try:
-        registry = importlib.import_module("snapshot_restore_py")
-    except ImportError:
-        return []
-    hooks: list[Hook] = getattr(registry, getter)()
+    hooks: list[Hook] = getattr(importlib.import_module("snapshot_restore_py"), getter)()
     return hooks

@@ -1,0 +1,108 @@
+"""Bounds on what a provider may send before the gateway parses it.
+
+A provider's bytes are hostile input too: one event without an end, or a compressed body
+that inflates a thousandfold, would otherwise grow memory without limit or hold the event
+loop for seconds. Both provider paths apply the same bounds: the direct path in its own
+reader, the LiteLLM path through a transport wrapped around the one LiteLLM creates
+(LiteLLM parses SSE itself, after the bytes have passed through here).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+
+from gateway.errors import UpstreamFailed
+
+MAX_EVENT_BYTES = 8 * 1024 * 1024
+"""The largest server-sent event accepted from a provider."""
+MAX_BINARY_BODY_BYTES = 256 * 1024 * 1024
+"""The most a non-SSE streamed body (Bedrock's binary event stream) may carry."""
+
+TOO_LARGE = "The provider sent an event that is too large."
+COMPRESSED = "The provider sent a compressed response, which the gateway did not ask for."
+_IDENTITY = ("", "identity")
+_EVENT_ENDS = (b"\n\n", b"\r\r", b"\r\n\r\n")
+
+
+def is_compressed(headers: httpx.Headers) -> bool:
+    """The gateway asks for `identity`: a compressed body is refused, never inflated."""
+    return headers.get("content-encoding", "").strip().lower() not in _IDENTITY
+
+
+def _last_event_end(window: bytes) -> int:
+    """The offset just past the last blank line in `window`, or -1."""
+    best = -1
+    for end in _EVENT_ENDS:
+        at = window.rfind(end)
+        if at >= 0:
+            best = max(best, at + len(end))
+    return best
+
+
+class BoundedByteStream(httpx.AsyncByteStream):
+    """Passes bytes through unchanged, failing once an event (or the body) is too large."""
+
+    def __init__(self, inner: httpx.AsyncByteStream, server_sent_events: bool) -> None:
+        self._inner = inner
+        self._sse = server_sent_events
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        pending = 0  # bytes since the last event boundary (the whole body, if not SSE)
+        tail = b""  # the end of the previous piece: a boundary may span two pieces
+        limit = MAX_EVENT_BYTES if self._sse else MAX_BINARY_BODY_BYTES
+        async for piece in self._inner:
+            if self._sse:
+                window = tail + piece
+                end = _last_event_end(window)
+                pending = len(window) - end if end >= 0 else pending + len(piece)
+                tail = window[-3:]
+            else:
+                pending += len(piece)
+            if pending > limit:
+                raise UpstreamFailed(TOO_LARGE)
+            yield piece
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+class BoundedTransport(httpx.AsyncBaseTransport):
+    """Asks for uncompressed bodies, refuses compressed ones, bounds the rest."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self._inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        request.headers["accept-encoding"] = "identity"
+        response = await self._inner.handle_async_request(request)
+        if is_compressed(response.headers):
+            await response.aclose()
+            raise UpstreamFailed(COMPRESSED)
+        assert isinstance(response.stream, httpx.AsyncByteStream)
+        media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        response.stream = BoundedByteStream(response.stream, media_type == "text/event-stream")
+        return response
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+def bound_litellm_transports(handler_class: Any) -> None:
+    """Wrap every transport LiteLLM's `AsyncHTTPHandler` creates (it builds the clients of
+    both its own providers and the `openai` SDK it uses for OpenAI-style ones)."""
+    create = handler_class.create_async_transport
+    if getattr(create, "bounded", False):
+        return
+
+    def create_bounded(*args: Any, **kwargs: Any) -> httpx.AsyncBaseTransport:
+        inner = create(*args, **kwargs)
+        if inner is None:  # LiteLLM leaves httpx's default transport in place
+            verify = kwargs.get("ssl_context") or kwargs.get("ssl_verify") is not False
+            inner = httpx.AsyncHTTPTransport(verify=verify)
+        return BoundedTransport(inner)
+
+    create_bounded.bounded = True  # type: ignore[attr-defined]
+    handler_class.create_async_transport = staticmethod(create_bounded)
