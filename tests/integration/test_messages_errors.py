@@ -7,6 +7,7 @@ After it: an `event: error` that ends the stream. While the provider is silent: 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -191,6 +192,15 @@ def test_provider_failures_before_the_first_byte(
     assert raised.value.status_code == status
     assert raised.value.body["error"]["type"] == kind  # type: ignore[index]
     assert PROVIDER_KEY not in str(raised.value.body)
+    wait_answered(upstream)  # a late answer must not meet the next test's request
+
+
+def wait_answered(upstream: FakeUpstream, timeout: float = 3.0) -> None:
+    """Until the fake upstream has answered its last request, or found its client gone."""
+    deadline = time.monotonic() + timeout
+    last = upstream.last()
+    while time.monotonic() < deadline and not (last.finished_at or last.client_gone_at):
+        time.sleep(0.02)
 
 
 @pytest.mark.parametrize("model", ROUTES)
