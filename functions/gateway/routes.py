@@ -12,6 +12,7 @@ from starlette.responses import Response
 from gateway.completions import CompletionService
 from gateway.config import Settings, TenantConfig
 from gateway.doors.chat import CHAT_COMPLETIONS
+from gateway.doors.messages import MESSAGES
 from gateway.doors.responses import ResponsesDoor
 from gateway.doors.responses_state import ResponseState, with_history
 from gateway.errors import InvalidRequest, NotFound, PayloadTooLarge, UnsupportedMediaType
@@ -55,6 +56,12 @@ async def read_json(request: Request, limit: int) -> object:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise InvalidRequest(f"The request body is not valid JSON ({exc}).") from None
+
+
+@router.head("/", include_in_schema=False)
+async def root() -> Response:
+    """Claude Code probes the base URL with `HEAD /` before its first request."""
+    return Response()
 
 
 @router.get("/health", include_in_schema=False)
@@ -130,3 +137,28 @@ def _response_state(request: Request) -> ResponseState | None:
         app_state.responses = open_response_state(settings.responses_store_url, settings.hash_key)
     state: ResponseState | None = app_state.responses
     return state
+
+
+# The OpenAPI document describes the OpenAI-compatible API; the Messages API is Anthropic's.
+@router.post("/v1/messages", include_in_schema=False)
+async def messages(request: Request) -> Response:
+    """Anthropic's Messages API. The door is set first, so that even a missing key is
+    answered in Anthropic's error shape; `anthropic-version`, `anthropic-beta` and
+    `?beta=true` are accepted and need nothing."""
+    request.state.door = MESSAGES
+    tenant = authenticate(request)
+    settings: Settings = request.app.state.settings
+    body = await read_json(request, settings.max_body_bytes)
+    return await _service(request).complete(request, tenant, MESSAGES, body)
+
+
+@router.post("/v1/messages/count_tokens", include_in_schema=False)
+async def count_tokens(request: Request) -> Response:
+    """An estimate (see `messages_request.estimate_input_tokens`), for models the tenant
+    may use."""
+    request.state.door = MESSAGES
+    tenant = authenticate(request)
+    settings: Settings = request.app.state.settings
+    model, tokens = MESSAGES.count_tokens(await read_json(request, settings.max_body_bytes))
+    _service(request).route_for(tenant, model)
+    return Response(b'{"input_tokens":%d}' % tokens, media_type="application/json")

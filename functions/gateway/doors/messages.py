@@ -1,0 +1,60 @@
+"""The Anthropic Messages door: `POST /v1/messages` and `/v1/messages/count_tokens`.
+
+Requests are translated into the one internal chat request (`messages_request`), the
+chunk stream into Messages events or one message (`messages_events`), and errors into
+Anthropic's shape (`messages_errors`). Routing, limits, keep-alive timing and retries are
+the shared service's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.aggregate import CompletionBuilder
+from gateway.doors.base import ChatRequest, Reply
+from gateway.doors.messages_errors import error_response
+from gateway.doors.messages_events import MessageEvents, render_message
+from gateway.doors.messages_request import estimate_input_tokens, translate
+from gateway.errors import InvalidRequest
+from gateway.observability import logger
+from gateway.schema import parse_chat_request
+
+_PARAM_NAMES = {"stop": "stop_sequences", "user": "metadata.user_id"}
+"""Chat parameters whose Messages names differ, for the 400s of the chat schema."""
+
+
+class MessagesDoor:
+    name = "messages"
+    id_prefix = "msg_"
+
+    def parse(self, body: object) -> ChatRequest:
+        """Translate, then hold the chat body to the chat schema's limits (the same for
+        every door); what no route can honour is left out and said so in the log."""
+        chat, left_out = translate(body)
+        if left_out:
+            logger.info("fields left out", extra={"door": self.name, "left_out": sorted(left_out)})
+        try:
+            parse_chat_request(chat)
+        except InvalidRequest as error:
+            param = _PARAM_NAMES.get(error.param or "", error.param)
+            raise InvalidRequest(
+                error.message.replace(f"'{error.param}'", f"'{param}'"), param=param
+            ) from None
+        stream = chat.get("stream") is True
+        return ChatRequest(body=chat, model=chat["model"], stream=stream, include_usage=stream)
+
+    def stream_format(self, reply: Reply, request: ChatRequest) -> MessageEvents:
+        return MessageEvents(reply, estimate_input_tokens(request.body))
+
+    def render(self, builder: CompletionBuilder, reply: Reply) -> dict[str, Any]:
+        return render_message(builder, reply)
+
+    error_response = staticmethod(error_response)
+
+    def count_tokens(self, body: object) -> tuple[str, int]:
+        """The model asked for and an estimate of the request's input tokens."""
+        chat, _ = translate(body, count_only=True)
+        return chat["model"], estimate_input_tokens(chat)
+
+
+MESSAGES = MessagesDoor()
