@@ -1,0 +1,55 @@
+"""A request the gateway gave up on must never answer the next one.
+
+When a provider is slow to answer, the gateway times out and moves on; if the connection
+went back to the pool, the late answer would be read as the answer to the next request
+sent on it, which may be another tenant's."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from gateway.config import Settings
+from tests.conftest import TENANT_KEY, gateway_env
+from tests.support import fake_upstream as fake
+from tests.support.fake_upstream import FakeUpstream
+from tests.support.servers import serve
+
+
+@pytest.fixture(scope="module")
+def url(upstream: FakeUpstream) -> Iterator[str]:
+    env = gateway_env(upstream.url, GATEWAY_UPSTREAM_TIMEOUT_SECONDS="0.3")
+    with serve(Settings.from_env(env)) as served:
+        yield served
+
+
+def ask(url: str, model: str, key: str) -> httpx.Response:
+    return httpx.post(
+        f"{url}/v1/chat/completions",
+        json={"model": model, "messages": [{"role": "user", "content": "hi"}]},
+        headers={"authorization": f"Bearer {key}"},
+        timeout=10,
+    )
+
+
+@pytest.mark.parametrize("model", ["direct", "via-litellm"])
+def test_a_late_answer_never_reaches_the_next_request(
+    url: str, upstream: FakeUpstream, model: str
+) -> None:
+    upstream.scripts["scripted"] = fake.text(["warm"])
+    assert ask(url, model, TENANT_KEY).status_code == 200  # connections and imports ready
+    slow = fake.text(["answer", " for", " the", " first"])
+    slow.delay_headers = 0.45
+    upstream.scripts["scripted"] = [slow, fake.text(["second", " answer"])]
+
+    first = ask(url, model, TENANT_KEY)
+    second = ask(url, model, TENANT_KEY)
+
+    assert first.status_code == 504
+    assert second.status_code == 200, second.text
+    assert second.json()["choices"][0]["message"]["content"] == "second answer"
+    # The abandoned request's connection was not reused for the next one.
+    abandoned, next_one = upstream.requests[-2], upstream.requests[-1]
+    assert abandoned.client_port != next_one.client_port
