@@ -60,7 +60,7 @@ def httpx_reader(verify: ssl.SSLContext | bool) -> tuple[Reader, Callable[[], Aw
 
 def aiohttp_reader(verify: ssl.SSLContext | bool) -> tuple[Reader, Callable[[], Awaitable[None]]]:
     session = aiohttp.ClientSession(auto_decompress=False, trust_env=False)
-    tls = verify if isinstance(verify, ssl.SSLContext) else None
+    tls = verify if isinstance(verify, ssl.SSLContext) else True
 
     async def read(url: str, chunks: int) -> int:
         async with session.post(url, data=BODY % chunks, headers=HEADERS, ssl=tls) as response:
