@@ -133,8 +133,9 @@ def main() -> None:
                     )
                     print(f"{loop_name:8s} {scheme:5s}  {row}")
         finally:
-            plain.terminate()
-            tls.terminate()
+            for process in (plain, tls):
+                process.terminate()
+                process.wait(10)
 
 
 if __name__ == "__main__":
