@@ -6,7 +6,10 @@ SSE format as `tests/support/fake_upstream.py`: a role chunk, content chunks, a
 Each body is rendered once per length and written in one call, so the upstream costs
 next to nothing per chunk and every figure measures its client. Prints its port.
 
-    python benchmarks/fast_upstream.py [--port PORT]
+Under `/paced/...` the same events are written one at a time, `--interval-ms` apart
+(default 1), as a model generating tokens would send them. `--tls CERT KEY` serves HTTPS.
+
+    python benchmarks/fast_upstream.py [--port PORT] [--interval-ms MS] [--tls CERT KEY]
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import ssl
 from functools import cache
 
 DEFAULT_CHUNKS = 2000
@@ -44,16 +48,22 @@ def _delta(delta: dict[str, str], finish: str | None = None) -> bytes:
 
 
 @cache
-def render(chunks: int) -> bytes:
-    """The whole response for `chunks` content chunks (the first also carries the role)."""
-    parts = [_HEAD, _delta({"role": "assistant", "content": "The"})]
+def render(chunks: int) -> tuple[bytes, ...]:
+    """The response for `chunks` content chunks (the first also carries the role): the
+    head with the first event, then one HTTP chunk per event, the last ending the body."""
+    parts = [_HEAD + _delta({"role": "assistant", "content": "The"})]
     parts += [_delta({"content": _WORDS[i % len(_WORDS)]}) for i in range(1, chunks)]
     parts.append(_delta({}, "stop"))
     usage = {"prompt_tokens": 5, "completion_tokens": chunks, "total_tokens": chunks + 5}
     parts.append(_event([], usage=usage))
     done = b"data: [DONE]\n\n"
     parts.append(b"%x\r\n%s\r\n0\r\n\r\n" % (len(done), done))
-    return b"".join(parts)
+    return tuple(parts)
+
+
+@cache
+def render_burst(chunks: int) -> bytes:
+    return b"".join(render(chunks))
 
 
 def _chunk_count(body: bytes) -> int:
@@ -67,9 +77,10 @@ def _chunk_count(body: bytes) -> int:
 class UpstreamProtocol(asyncio.Protocol):
     """HTTP/1.1 with keep-alive; requests must carry a Content-Length (clients here do)."""
 
-    def __init__(self) -> None:
+    def __init__(self, interval: float) -> None:
         self._buffer = b""
         self._transport: asyncio.Transport | None = None
+        self._interval = interval
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -98,15 +109,33 @@ class UpstreamProtocol(asyncio.Protocol):
 
     def _respond(self, path: str, body: bytes) -> None:
         assert self._transport is not None
-        if path.endswith("/chat/completions"):
-            self._transport.write(render(_chunk_count(body)))
-        else:
+        if not path.endswith("/chat/completions"):
             self._transport.write(_NOT_FOUND)
+        elif path.startswith("/paced/"):
+            self._pace(render(_chunk_count(body)))
+        else:
+            self._transport.write(render_burst(_chunk_count(body)))
+
+    def _pace(self, parts: tuple[bytes, ...]) -> None:
+        """Each part at its own time, on a fixed schedule (no drift from late timers)."""
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        transport = self._transport
+        assert transport is not None
+        for i, part in enumerate(parts):
+            loop.call_at(start + i * self._interval, _write_unless_closed, transport, part)
 
 
-async def serve(port: int) -> None:
+def _write_unless_closed(transport: asyncio.Transport, data: bytes) -> None:
+    if not transport.is_closing():
+        transport.write(data)
+
+
+async def serve(port: int, interval: float, tls: ssl.SSLContext | None) -> None:
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(UpstreamProtocol, "127.0.0.1", port, backlog=512)
+    server = await loop.create_server(
+        lambda: UpstreamProtocol(interval), "127.0.0.1", port, backlog=512, ssl=tls
+    )
     print(server.sockets[0].getsockname()[1], flush=True)
     async with server:
         await server.serve_forever()
@@ -115,7 +144,14 @@ async def serve(port: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0)
-    asyncio.run(serve(parser.parse_args().port))
+    parser.add_argument("--interval-ms", type=float, default=1.0)
+    parser.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
+    args = parser.parse_args()
+    tls = None
+    if args.tls:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(*args.tls)
+    asyncio.run(serve(args.port, args.interval_ms / 1e3, tls))
 
 
 if __name__ == "__main__":

@@ -105,7 +105,8 @@ class _StreamRun:
         self._first_chunk_at: float | None = None
         self._keepalive_task: asyncio.Task[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
-        self._pending = b""
+        self._pending: list[bytes] = []
+        self._pending_bytes = 0
 
     async def run(
         self,
@@ -155,8 +156,9 @@ class _StreamRun:
                     if event is not None:
                         if self._first_chunk_at is None:
                             self._first_chunk_at = self._last_upstream
-                        if ready() and len(self._pending) < _MAX_COALESCED_BYTES:
-                            self._pending += event
+                        if ready() and self._pending_bytes < _MAX_COALESCED_BYTES:
+                            self._pending.append(event)
+                            self._pending_bytes += len(event)
                         else:
                             await self._write(event)
                 self._closing = True
@@ -194,7 +196,10 @@ class _StreamRun:
 
     async def _write(self, data: bytes, more_body: bool = True) -> None:
         if self._pending:
-            data, self._pending = self._pending + data, b""
+            self._pending.append(data)
+            data = b"".join(self._pending)
+            self._pending.clear()
+            self._pending_bytes = 0
         async with self._lock:
             await self._send({"type": "http.response.body", "body": data, "more_body": more_body})
         self._last_write = self._loop.time()

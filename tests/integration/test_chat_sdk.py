@@ -66,6 +66,28 @@ def test_include_usage_adds_one_final_usage_chunk(
     assert chunks[-2].choices[0].finish_reason == "stop"
 
 
+def test_without_reported_usage_litellm_estimates_it_from_the_whole_stream(
+    client: openai.OpenAI, upstream: FakeUpstream
+) -> None:
+    words = [" alpha", " bravo", " charlie", " delta", " echo", " foxtrot", " golf", " hotel"]
+    upstream.scripts["scripted"] = fake.text(words, with_usage=False)
+
+    chunks = list(
+        client.chat.completions.create(
+            model="via-litellm",
+            messages=MESSAGES,
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    )
+
+    usage = chunks[-1].usage
+    assert usage is not None
+    assert usage.completion_tokens >= len(words)  # every word counted, not just the last
+    assert usage.prompt_tokens > 0
+    assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
+
+
 @pytest.mark.parametrize("model", ROUTES)
 def test_tool_call_fragments_are_streamed_and_assemble(
     client: openai.OpenAI, upstream: FakeUpstream, model: str

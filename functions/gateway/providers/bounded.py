@@ -15,21 +15,12 @@ from typing import Any
 import httpx
 
 from gateway.errors import UpstreamFailed
+from gateway.providers.limits import COMPRESSED, MAX_EVENT_BYTES, TOO_LARGE, is_compressed
 
-MAX_EVENT_BYTES = 8 * 1024 * 1024
-"""The largest server-sent event accepted from a provider."""
 MAX_BINARY_BODY_BYTES = 256 * 1024 * 1024
 """The most a non-SSE streamed body (Bedrock's binary event stream) may carry."""
 
-TOO_LARGE = "The provider sent an event that is too large."
-COMPRESSED = "The provider sent a compressed response, which the gateway did not ask for."
-_IDENTITY = ("", "identity")
 _EVENT_ENDS = (b"\n\n", b"\r\r", b"\r\n\r\n")
-
-
-def is_compressed(headers: httpx.Headers) -> bool:
-    """The gateway asks for `identity`: a compressed body is refused, never inflated."""
-    return headers.get("content-encoding", "").strip().lower() not in _IDENTITY
 
 
 def _last_event_end(window: bytes) -> int:

@@ -75,7 +75,7 @@ class LiteLLMProvider:
             raise UpstreamTimeout(NO_ANSWER) from None
         except Exception as exc:
             raise map_litellm_error(exc, self._redactor) from None
-        return LiteLLMChunkStream(stream, self._redactor)
+        return LiteLLMChunkStream(stream, self._redactor, _Estimate(route.model, request.params))
 
     def prepare(self) -> None:
         _litellm()
@@ -175,22 +175,80 @@ def _choice(choice: Any) -> dict[str, Any]:
     return out
 
 
-def _chunk(item: Any) -> Chunk:
-    fields = _values(item)
-    chunk: Chunk = {"choices": [_choice(c) for c in fields.get("choices") or ()]}
-    usage = fields.get("usage")
-    if usage is not None:
-        chunk["usage"] = usage if isinstance(usage, dict) else usage.model_dump(exclude_none=True)
-    return chunk
+class ChunkTail(list[Any]):
+    """Stands in for the list in which LiteLLM's stream wrapper keeps every chunk.
+
+    The wrapper holds each chunk (a pydantic object, about a kilobyte) until the stream
+    ends, to rebuild the whole response for its usage figure, which also delays the end
+    of the stream. It looks back only two chunks (its repetition check); the rebuild needs
+    the first chunk and those that carry usage. So only those are kept: the rebuild costs
+    next to nothing, and a stream's memory no longer grows with its length.
+    """
+
+    __slots__ = ("reported_usage",)
+
+    def __init__(self, chunks: list[Any]) -> None:
+        super().__init__()
+        self.reported_usage: dict[str, Any] | None = None
+        for chunk in chunks:
+            self.append(chunk)
+
+    def append(self, chunk: Any) -> None:
+        usage = _values(chunk).get("usage")
+        if usage is not None:
+            self.reported_usage = _usage_dict(usage)
+        super().append(chunk)
+        if len(self) > 3 and _values(self[-3]).get("usage") is None:
+            del self[-3]  # neither the first, nor one with usage, nor one of the last two
+
+
+class _Estimate:
+    """LiteLLM's usage estimate, for a provider that reported none: its token counter on
+    the prompt and on the streamed text (content, tool-call names and arguments)."""
+
+    __slots__ = ("_model", "_params", "_text")
+
+    def __init__(self, model: str, params: Mapping[str, Any]) -> None:
+        self._model = model
+        self._params = params
+        self._text: list[str] = []
+
+    def add(self, choice: Mapping[str, Any]) -> None:
+        delta = choice["delta"]
+        if "content" in delta:
+            self._text.append(delta["content"])
+        for call in delta.get("tool_calls", ()):
+            function = call.get("function") or {}
+            self._text += [function.get("name") or "", function.get("arguments") or ""]
+
+    def usage(self) -> dict[str, Any]:
+        count = _litellm().token_counter
+        prompt = count(model=self._model, messages=self._params.get("messages") or [])
+        completion = count(model=self._model, text="".join(self._text), count_response_tokens=True)
+        return {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+        }
+
+
+def _usage_dict(usage: Any) -> dict[str, Any]:
+    return usage if isinstance(usage, dict) else usage.model_dump(exclude_none=True)
 
 
 class LiteLLMChunkStream:
-    """LiteLLM's stream objects, converted to the gateway's chunk shape."""
+    """LiteLLM's stream objects, converted to the gateway's chunk shape.
 
-    def __init__(self, stream: Any, redactor: Redactor) -> None:
+    Usage is what the provider reported (as LiteLLM translated it), or, when it reported
+    none, LiteLLM's estimate from the whole stream.
+    """
+
+    def __init__(self, stream: Any, redactor: Redactor, estimate: _Estimate) -> None:
         self._stream = stream
+        self._chunks = stream.chunks = ChunkTail(stream.chunks)
         self._iterator = stream.__aiter__()
         self._redactor = redactor
+        self._estimate = estimate
 
     def __aiter__(self) -> LiteLLMChunkStream:
         return self
@@ -203,9 +261,17 @@ class LiteLLMChunkStream:
         except Exception as exc:
             raise map_litellm_error(exc, self._redactor, streaming=True) from None
         try:
-            return checked_chunk(_chunk(item))
+            fields = _values(item)
+            choices = [_choice(c) for c in fields.get("choices") or ()]
+            chunk: Chunk = {"choices": choices}
+            if fields.get("usage") is not None:
+                chunk["usage"] = self._chunks.reported_usage or self._estimate.usage()
+            checked_chunk(chunk)
         except (AttributeError, TypeError, ValueError):  # LiteLLM passed on junk it was sent
             raise UpstreamFailed(WRONG_SHAPE) from None
+        for choice in choices:
+            self._estimate.add(choice)
+        return chunk
 
     async def aclose(self) -> None:
         close = getattr(self._stream, "aclose", None)

@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import AsyncIterator
 
 from gateway.errors import UpstreamFailed
-from gateway.providers.bounded import MAX_EVENT_BYTES, TOO_LARGE
+from gateway.providers.limits import MAX_EVENT_BYTES, TOO_LARGE
 
 
 def event_data(event: bytes) -> bytes | None:
