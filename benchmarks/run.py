@@ -727,7 +727,7 @@ def run_cache(
         work["embedded (SQLite)"] = asyncio.run(_cache_work(sqlite_url, 2000))
         say("response cache, DynamoDB (emulated by moto)")
         with dynamodb_emulator() as dynamodb_env:
-            timings["DynamoDB, emulated [d]"] = measure_cache(upstream_url, dynamodb_env, plan)
+            timings["DynamoDB, emulated [e]"] = measure_cache(upstream_url, dynamodb_env, plan)
     return timings, work
 
 
@@ -760,7 +760,7 @@ def cache_rows(timings: dict[str, CacheTimings], work: dict[str, CacheWork]) -> 
                 _verdict(miss_extra <= CACHE_MISS_MAX_EXTRA_MS) if goals else "",
             ],
             [
-                "  hit - gateway overhead (ms) [e]",
+                "  hit - gateway overhead (ms) [f]",
                 "",
                 f"{overhead:.2f}",
                 "",
@@ -773,7 +773,7 @@ def cache_rows(timings: dict[str, CacheTimings], work: dict[str, CacheWork]) -> 
             w = work[store]
             rows.append(
                 [
-                    "  cache's own work (us) [f]",
+                    "  cache's own work (us) [g]",
                     "",
                     "",
                     f"{w.miss:.0f} + {w.write:.0f}",
@@ -786,11 +786,11 @@ def cache_rows(timings: dict[str, CacheTimings], work: dict[str, CacheWork]) -> 
 
 
 CACHE_NOTES = """\
-[d] moto's emulation on loopback (a Python server): real DynamoDB reads take a few ms in
+[e] moto's emulation on loopback (a Python server): real DynamoDB reads take a few ms in
     region, so these figures show the cache's own code path, not DynamoDB's latency.
-[e] gateway overhead = no cache - upstream: what the gateway adds before the upstream's
+[f] gateway overhead = no cache - upstream: what the gateway adds before the upstream's
     first byte; a hit has no upstream, so it is compared with that overhead.
-[f] timed in this process, 2,000 rounds of a 7-chunk answer: before the first byte (key,
+[g] timed in this process, 2,000 rounds of a 7-chunk answer: before the first byte (key,
     lookup, recording wrapper; key, lookup, decoding) + before the last byte (recording,
     compressing and writing the entry, on the store's writer thread)."""
 
