@@ -1,7 +1,7 @@
 """Benchmark: the gateway's direct and LiteLLM paths against a raw httpx baseline.
 
 Starts `fast_upstream.py` and the gateway (uvicorn) in their own processes, measures
-from this process with plain httpx line reading, and prints one table with the issue's
+from this process with plain httpx line reading, and prints one table with the performance
 goals. Timings are informational: the exit status is non-zero only when the benchmark
 itself could not run (a process did not start, a stream came back incomplete).
 
@@ -43,7 +43,7 @@ GATEWAY_KEY = "sk-bench-tenant"
 PROVIDER_KEY = "sk-bench-provider"
 ROUTES = ("direct", "litellm")
 
-# The issue's goals; a failed goal is printed, never turned into an exit status.
+# The performance goals; a failed goal is printed, never turned into an exit status.
 COLD_START_MAX_RATIO = 0.10
 WALL_MAX_RATIO = 1.4
 CPU_MAX_RATIO = 1.5

@@ -1,11 +1,13 @@
 """The ASGI response that streams a completion, and supervises it while it does.
 
-Hand-written rather than Starlette's `StreamingResponse` because the gateway needs four
-things that response does not do together: keep-alive comments while the provider is
-silent, an idle timeout and an overall deadline that end the stream with an error event
-instead of cutting it off, and noticing a client disconnect while the provider is silent
-(Starlette only notices on the next write), so that the upstream request is cancelled
-at once and no tokens are paid for in vain.
+Hand-written rather than Starlette's `StreamingResponse`, which offers none of what a
+gateway stream needs beside the body itself: keep-alive bytes (in the door's format)
+while the provider is silent, an idle timeout and an overall deadline that end the
+stream with an error event instead of cutting it off, and the same disconnect handling
+whatever ASGI version the server announces (Starlette listens for `http.disconnect` only
+below ASGI 2.4; at 2.4 it notices a gone client only when a write fails, which a silent
+provider never causes). A disconnect cancels the upstream request at once, so no tokens
+are paid for in vain.
 
 Timers are re-armed only when they fire, so the per-chunk path does no timer work.
 """
