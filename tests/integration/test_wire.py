@@ -19,6 +19,9 @@ from tests.support.servers import serve
 AUTH = {"authorization": f"Bearer {TENANT_KEY}"}
 BODY = {"messages": [{"role": "user", "content": "Say hello"}], "stream": True}
 KEEPALIVE = b": keep-alive\n\n"
+TIMEOUT = 30
+"""For reads that only a hang should exceed: a process's first LiteLLM request imports
+LiteLLM, which takes seconds on a loaded machine (httpx's default is 5 s)."""
 
 
 def events(raw: bytes) -> list[bytes]:
@@ -33,7 +36,10 @@ def test_stream_is_framed_as_data_events_ending_with_done(
     upstream.scripts["scripted"] = fake.text(["Hello", " world"])
 
     response = httpx.post(
-        f"{gateway_url}/v1/chat/completions", headers=AUTH, json={**BODY, "model": model}
+        f"{gateway_url}/v1/chat/completions",
+        headers=AUTH,
+        json={**BODY, "model": model},
+        timeout=TIMEOUT,
     )
 
     assert response.status_code == 200
@@ -101,7 +107,10 @@ def test_failure_after_first_byte_is_one_error_event_the_sdk_raises(
     upstream.scripts["scripted"] = fake.text(["Hello", " world"], ending="close")
 
     raw = httpx.post(
-        f"{gateway_url}/v1/chat/completions", headers=AUTH, json={**BODY, "model": model}
+        f"{gateway_url}/v1/chat/completions",
+        headers=AUTH,
+        json={**BODY, "model": model},
+        timeout=TIMEOUT,
     ).content
     frames = events(raw)
     error = json.loads(frames[-1][6:])
