@@ -13,11 +13,15 @@ import pytest
 from gateway.config import Settings
 from tests.conftest import TENANT_KEY, gateway_env
 from tests.support import fake_upstream as fake
-from tests.support.fake_upstream import FakeUpstream, Pause
+from tests.support.fake_upstream import FakeUpstream, Hold, Pause
 from tests.support.servers import serve
 
 AUTH = {"authorization": f"Bearer {TENANT_KEY}"}
 BODY = {"messages": [{"role": "user", "content": "Say hello"}], "stream": True}
+KEEPALIVE = b": keep-alive\n\n"
+TIMEOUT = 30
+"""For reads that only a hang should exceed: a process's first LiteLLM request imports
+LiteLLM, which takes seconds on a loaded machine (httpx's default is 5 s)."""
 
 
 def events(raw: bytes) -> list[bytes]:
@@ -32,7 +36,10 @@ def test_stream_is_framed_as_data_events_ending_with_done(
     upstream.scripts["scripted"] = fake.text(["Hello", " world"])
 
     response = httpx.post(
-        f"{gateway_url}/v1/chat/completions", headers=AUTH, json={**BODY, "model": model}
+        f"{gateway_url}/v1/chat/completions",
+        headers=AUTH,
+        json={**BODY, "model": model},
+        timeout=TIMEOUT,
     )
 
     assert response.status_code == 200
@@ -50,27 +57,37 @@ def test_stream_is_framed_as_data_events_ending_with_done(
 
 
 def test_keepalive_comments_flow_while_the_upstream_is_silent(upstream: FakeUpstream) -> None:
+    hold = Hold()
     script = fake.text(["Hello"])
-    script.steps.insert(1, Pause(0.75))
+    script.steps.insert(1, hold)  # silent after the role chunk until the test says
     upstream.scripts["scripted"] = script
-    settings = Settings.from_env(gateway_env(upstream.url, GATEWAY_KEEPALIVE_SECONDS="0.2"))
+    settings = Settings.from_env(gateway_env(upstream.url, GATEWAY_KEEPALIVE_SECONDS="0.05"))
 
+    raw = b""
     with (
         serve(settings) as url,
         httpx.stream(
-            "POST", f"{url}/v1/chat/completions", headers=AUTH, json={**BODY, "model": "direct"}
+            "POST",
+            f"{url}/v1/chat/completions",
+            headers=AUTH,
+            json={**BODY, "model": "direct"},
+            timeout=5,  # without keep-alives nothing arrives and the read times out
         ) as response,
     ):
-        arrivals = [(time.monotonic(), part) for part in response.iter_raw()]
+        try:
+            for part in response.iter_raw():
+                raw += part
+                if raw.count(KEEPALIVE) >= 2:
+                    hold.released.set()  # they reached the client while the upstream was silent
+        finally:
+            hold.released.set()
 
-    raw = b"".join(part for _, part in arrivals)
-    assert raw.count(b": keep-alive\n\n") >= 2
     frames = events(raw)
     assert frames[0].startswith(b"data: {")  # the role chunk came before the silence
+    assert raw.index(KEEPALIVE) < raw.index(b'"content":"Hello"')
     assert frames[-1] == b"data: [DONE]"
-    keepalive_times = [t for t, part in arrivals if part == b": keep-alive\n\n"]
-    assert keepalive_times, "keep-alives arrived merged with other events"
     # And the SDK reads straight through them.
+    script.steps[1] = Pause(0.5)
     with serve(settings) as url:
         client = openai.OpenAI(base_url=f"{url}/v1", api_key=TENANT_KEY, max_retries=0)
         chunks = list(
@@ -90,7 +107,10 @@ def test_failure_after_first_byte_is_one_error_event_the_sdk_raises(
     upstream.scripts["scripted"] = fake.text(["Hello", " world"], ending="close")
 
     raw = httpx.post(
-        f"{gateway_url}/v1/chat/completions", headers=AUTH, json={**BODY, "model": model}
+        f"{gateway_url}/v1/chat/completions",
+        headers=AUTH,
+        json={**BODY, "model": model},
+        timeout=TIMEOUT,
     ).content
     frames = events(raw)
     error = json.loads(frames[-1][6:])
@@ -157,8 +177,15 @@ def open_request(gateway_url: str, body: dict[str, object]) -> socket.socket:
     return sock
 
 
+def assert_cancelled_before_any_timer(upstream: FakeUpstream) -> None:
+    """The upstream request ends because the client left: the gateway's own timers (the
+    next keep-alive write, 15 s; the idle timeout, 300 s) would take far longer."""
+    record = upstream.wait_gone(timeout=5)
+    assert record.client_gone_at is not None, "the upstream request was not cancelled"
+
+
 @pytest.mark.parametrize("model", ["direct", "via-litellm"])
-def test_client_disconnect_cancels_the_upstream_within_a_second(
+def test_client_disconnect_cancels_the_upstream_at_once(
     gateway_url: str, upstream: FakeUpstream, model: str
 ) -> None:
     upstream.scripts["scripted"] = fake.Script(
@@ -168,11 +195,8 @@ def test_client_disconnect_cancels_the_upstream_within_a_second(
         received = b""
         while b"partial" not in received:
             received += sock.recv(65536)
-        closed_at = time.monotonic()
 
-    record = upstream.wait_gone(timeout=3)
-    assert record.client_gone_at is not None, "the upstream request was never cancelled"
-    assert record.client_gone_at - closed_at < 1.0
+    assert_cancelled_before_any_timer(upstream)
 
 
 @pytest.mark.parametrize("model", ["direct", "via-litellm"])
@@ -187,8 +211,5 @@ def test_client_disconnect_cancels_a_non_streamed_request_too(
         while not (upstream.requests and upstream.last().sent_events):
             assert time.monotonic() < deadline, "the upstream was never called"
             time.sleep(0.01)
-        closed_at = time.monotonic()
 
-    record = upstream.wait_gone(timeout=3)
-    assert record.client_gone_at is not None, "the upstream request was never cancelled"
-    assert record.client_gone_at - closed_at < 1.0
+    assert_cancelled_before_any_timer(upstream)

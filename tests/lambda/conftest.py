@@ -59,6 +59,17 @@ def split_prelude(body: bytes) -> tuple[dict[str, Any], bytes]:
     return document, rest
 
 
+def release_in_turn(
+    emulator: RuntimeApiEmulator, request_id: str, gate: Path, markers: Sequence[bytes]
+) -> None:
+    """For an app that holds event `i` until the file `gate/<i>` exists: creates it once
+    the chunk holding `markers[i - 1]` has reached the emulator, so each event is produced
+    only after the one before it arrived (a buffering runtime never gets that far)."""
+    for index, marker in enumerate(markers[:-1], start=1):
+        emulator.wait_for_chunk(request_id, marker)
+        (gate / str(index)).touch()
+
+
 def startup_report(emulator: RuntimeApiEmulator) -> dict[str, Any]:
     """What the test app's `/startup` route reports: `sys.path`, environment, interpreter."""
     result = emulator.invoke(function_url_event("/startup"))

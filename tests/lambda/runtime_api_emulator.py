@@ -68,6 +68,7 @@ class _Pending:
     body: bytes
     drop_after: int | None = None
     done: threading.Event = field(default_factory=threading.Event)
+    arrived: list[Chunk] = field(default_factory=list)  # streamed so far, as they arrive
     result: Result | None = None
 
 
@@ -145,6 +146,19 @@ class RuntimeApiEmulator:
 
     def invoke(self, event: Any, timeout: float = 10, **options: Any) -> Result:
         return self.result(self.enqueue(event, **options), timeout)
+
+    def wait_for_chunk(self, request_id: str, needle: bytes, timeout: float = 10) -> Chunk:
+        """The first streamed chunk of `request_id` holding `needle`, once it has arrived
+        (while the response may still be streaming)."""
+        arrived = self._pending[request_id].arrived
+        found: list[Chunk] = []
+
+        def seen() -> bool:
+            found[:] = [chunk for chunk in arrived if needle in chunk.data][:1]
+            return bool(found)
+
+        self.wait_until(seen, timeout)
+        return found[0]
 
     def wait_until(self, predicate: Any, timeout: float = 10) -> None:
         """Waits until `predicate()` holds; re-checked whenever the runtime reports."""
@@ -233,7 +247,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         pending = self.emulator._pending.get(parts[2])
         drop_after = pending.drop_after if pending else None
-        body, chunks, trailers = self._read_body(headers, drop_after)
+        arrived = pending.arrived if pending else None
+        body, chunks, trailers = self._read_body(headers, drop_after, arrived)
         if drop_after is not None and len(chunks) >= drop_after:
             self.emulator._complete(parts[2], Result(parts[2], "dropped", headers, body, chunks))
             self.close_connection = True
@@ -246,17 +261,22 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(400, {"errorType": "InvalidRequestID"})
 
     def _read_body(
-        self, headers: dict[str, str], drop_after: int | None = None
+        self,
+        headers: dict[str, str],
+        drop_after: int | None = None,
+        arrived: list[Chunk] | None = None,
     ) -> tuple[bytes, list[Chunk], dict[str, str]]:
+        """`arrived`, if given, receives each chunk as it arrives."""
         if headers.get("transfer-encoding", "").lower() != "chunked":
             return self.rfile.read(int(headers.get("content-length", "0"))), [], {}
-        chunks: list[Chunk] = []
+        chunks: list[Chunk] = [] if arrived is None else arrived
         while True:
             size = int(self.rfile.readline().split(b";")[0].strip(), 16)
             if size == 0:
                 break
             data = self.rfile.read(size)
             chunks.append(Chunk(data, time.time()))
+            self.emulator._notify()
             if drop_after is not None and len(chunks) >= drop_after:
                 return b"".join(chunk.data for chunk in chunks), chunks, {}
             if self.rfile.readline() != b"\r\n":

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
-from .conftest import StartRuntime, function_url_event, split_prelude
+from .conftest import StartRuntime, function_url_event, release_in_turn, split_prelude
 from .runtime_api_emulator import RuntimeApiEmulator
 
 
@@ -52,15 +53,18 @@ def test_streams_prelude_delimiter_and_each_body_message_as_its_own_chunk(
     assert result.trailers == {}
 
 
-def test_first_chunk_arrives_before_the_app_sends_the_last(streaming: RuntimeApiEmulator) -> None:
-    result = streaming.invoke(function_url_event("/stream", "n=3&delay=0.3"))
+def test_each_event_arrives_before_the_app_sends_the_next(
+    streaming: RuntimeApiEmulator, tmp_path: Path
+) -> None:
+    request_id = streaming.enqueue(function_url_event("/stream", f"n=3&gate={tmp_path}"))
+    release_in_turn(streaming, request_id, tmp_path, [b'"index": 0', b'"index": 1', b'"index": 2'])
+    result = streaming.result(request_id)
 
     events = sse_events(split_prelude(result.body)[1])
-    first_arrival = result.chunks[1].arrived_at
-    last_sent = float(str(events[-1]["sent_at"]))
-    # the app sends its last event 0.6 s after its first: generous bound
-    assert first_arrival < last_sent - 0.3
-    assert result.chunks[-1].arrived_at - first_arrival > 0.5
+    assert [event["index"] for event in events] == [0, 1, 2]
+    arrivals = [chunk.arrived_at for chunk in result.chunks[1:3]]
+    sent = [float(str(event["sent_at"])) for event in events[1:]]
+    assert all(arrived < then_sent for arrived, then_sent in zip(arrivals, sent, strict=True))
 
 
 def test_failure_after_the_first_byte_ends_the_stream_with_error_trailers(

@@ -21,7 +21,15 @@ class Pause:
     seconds: float
 
 
-Step = bytes | Pause
+@dataclass(frozen=True)
+class Hold:
+    """Send nothing more until the test sets `released` (or the client goes away): for
+    waiting on what the client has seen rather than on the clock."""
+
+    released: threading.Event = field(default_factory=threading.Event)
+
+
+Step = bytes | Pause | Hold
 Ending = Literal["done", "eof", "close", "hang"]
 
 
@@ -291,6 +299,12 @@ class FakeUpstream:
             for step in script.steps:
                 if isinstance(step, Pause):
                     await asyncio.wait({gone}, timeout=step.seconds)
+                    if client_left():
+                        return None
+                    continue
+                if isinstance(step, Hold):
+                    while not (step.released.is_set() or gone.done()):
+                        await asyncio.wait({gone}, timeout=0.005)
                     if client_left():
                         return None
                     continue

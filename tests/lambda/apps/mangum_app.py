@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from mangum import Mangum
 from starlette.applications import Starlette
@@ -24,10 +25,14 @@ async def lifespan(app: Starlette) -> AsyncIterator[dict[str, str]]:
 
 
 async def events(request: Request) -> StreamingResponse:
+    """Three events; each after the first waits for the test to create a file named after
+    its index in the `gate` folder (it does once the previous event arrived)."""
+    gate = Path(request.query_params["gate"])
+
     async def produce() -> AsyncIterator[bytes]:
         for index in range(3):
-            if index:
-                await asyncio.sleep(0.15)
+            while index and not (gate / str(index)).exists():  # noqa: ASYNC110 (another process)
+                await asyncio.sleep(0.01)
             yield f"data: {index}\n\n".encode()
 
     return StreamingResponse(produce(), media_type="text/event-stream")

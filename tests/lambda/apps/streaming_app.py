@@ -1,6 +1,7 @@
 """A raw ASGI app (no framework) for the runtime tests; `LAMBDA_TASK_ROOT` is this folder.
 
-Routes: /stream (events with delays, each stamped with its send time), /echo (what the
+Routes: /stream (events with delays, or each held until the test creates a file named
+after its index in the `gate` folder; each event stamped with its send time), /echo (what the
 app was given), /fail-before and /fail-after (errors either side of the first byte),
 /receive (does `receive()` report a disconnect before the response is complete?),
 /no-response, /log (writes log records), /startup (the process's path and environment).
@@ -61,6 +62,7 @@ async def lifespan(scope: Scope, receive: Any, send: Any) -> None:
 async def stream(scope: Scope, receive: Any, send: Any) -> None:
     query = parse_qs(scope["query_string"].decode())
     count, delay = int(query.get("n", ["3"])[0]), float(query.get("delay", ["0.3"])[0])
+    gate = query.get("gate", [""])[0]
     await receive()
     headers = [
         (b"content-type", b"text/event-stream"),
@@ -71,12 +73,20 @@ async def stream(scope: Scope, receive: Any, send: Any) -> None:
     ]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     for index in range(count):
-        if index:
+        if index and gate:
+            await released(Path(gate) / str(index))
+        elif index:
             await asyncio.sleep(delay)
         event = f"data: {json.dumps({'index': index, 'sent_at': time.time()})}\n\n"
         await send({"type": "http.response.body", "body": event.encode(), "more_body": True})
         await send({"type": "http.response.body", "body": b"", "more_body": True})  # skipped
     await send({"type": "http.response.body", "body": b"data: [DONE]\n\n"})
+
+
+async def released(flag: Path) -> None:
+    """Returns once the test has created `flag` (it does when the last event arrived)."""
+    while not flag.exists():  # noqa: ASYNC110, ASYNC240 (the test process creates it)
+        await asyncio.sleep(0.01)
 
 
 async def echo(scope: Scope, receive: Any, send: Any) -> None:
