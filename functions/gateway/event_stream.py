@@ -122,8 +122,7 @@ class _StreamRun:
         self._timer = self._loop.call_later(first_tick, self._tick)
         deadline = self._loop.call_at(self._limits.deadline, self._on_deadline)
         try:
-            await self._send({"type": "http.response.start", "status": 200, "headers": headers})
-            error = await self._pump()
+            error = await self._pump(headers)
         finally:
             self._closing = True
             deadline.cancel()
@@ -144,14 +143,17 @@ class _StreamRun:
                 )
             )
 
-    async def _pump(self) -> GatewayError | None:
-        """Relay chunks until the end; returns the error the stream ended with, if any."""
+    async def _pump(self, headers: list[tuple[bytes, bytes]]) -> GatewayError | None:
+        """Start the response and relay chunks until the end; returns the error the stream
+        ended with, if any. The start is inside, so that a deadline or a disconnect while
+        it is being sent ends the stream as at any other moment."""
         framer = self._framer
         # Events the provider already delivered in one read are sent in one write: this
         # never holds an event back, it only saves a write per event in a burst.
         ready: Callable[[], bool] = getattr(self._chunks, "ready", _never)
         try:
             try:
+                await self._send({"type": "http.response.start", "status": 200, "headers": headers})
                 async for chunk in self._chunks:
                     self._last_upstream = self._loop.time()
                     event = framer.frame(chunk)
@@ -236,8 +238,13 @@ class _StreamRun:
         if now >= idle_until:
             self._interrupt(UpstreamTimeout(idle_message(limits.idle_timeout_seconds)))
             return
-        if now - self._last_write >= limits.keepalive_seconds and not self._lock.locked():
-            self._last_write = now
-            self._keepalive_task = asyncio.create_task(self._keepalive())
-        next_tick = min(self._last_write + limits.keepalive_seconds, idle_until)
+        keepalive_due = self._last_write + limits.keepalive_seconds
+        if now >= keepalive_due:
+            if not self._lock.locked():
+                self._last_write = now
+                self._keepalive_task = asyncio.create_task(self._keepalive())
+            # A write still in progress (a slow client) keeps the connection busy anyway:
+            # look again a keep-alive interval from now, not at once.
+            keepalive_due = now + limits.keepalive_seconds
+        next_tick = min(keepalive_due, idle_until)
         self._timer = self._loop.call_at(max(next_tick, now + 0.001), self._tick)

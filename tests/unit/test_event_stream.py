@@ -345,13 +345,6 @@ class SlowStart(Client):
         await super().send(message)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=asyncio.CancelledError,
-    reason="a deadline that passes while http.response.start is being sent cancels the "
-    "response task outside the pump, so CancelledError escapes the app instead of the "
-    "stream ending with a gateway_timeout event",
-)
 def test_a_deadline_passing_while_the_response_starts_still_ends_with_an_error_event() -> None:
     async def main() -> Run:
         stream = FedStream(text_chunk("Hi"))
