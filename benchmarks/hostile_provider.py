@@ -22,9 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "functions"), str(ROOT)]
 
 from gateway.config import Settings  # noqa: E402
-from tests.conftest import TENANT_KEY, gateway_env  # noqa: E402
 from tests.support import fake_upstream as fake  # noqa: E402
 from tests.support.fake_upstream import FakeUpstream  # noqa: E402
+from tests.support.gateway import TENANT_KEY, gateway_env  # noqa: E402
 from tests.support.servers import serve  # noqa: E402
 
 MIB = 1 << 20

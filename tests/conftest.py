@@ -1,8 +1,10 @@
-"""Shared fixtures: the fake upstream, gateway settings, and a served gateway."""
+"""Fixtures shared by every test folder: the fake upstream and a served gateway.
+
+Keys and the gateway's test environment live in `tests/support/gateway.py`.
+"""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 
 import openai
@@ -10,12 +12,8 @@ import pytest
 
 from gateway.config import Settings
 from tests.support.fake_upstream import FakeUpstream
+from tests.support.gateway import TENANT_KEY, gateway_env
 from tests.support.servers import serve
-
-TENANT_KEY = "sk-test-acme-0123456789"
-OTHER_TENANT_KEY = "sk-test-globex-9876543210"
-PROVIDER_KEY = "sk-provider-secret-abcdef"
-HASH_KEY = "test-hash-key-5f1d0c"
 
 
 @pytest.fixture(scope="session")
@@ -31,42 +29,6 @@ def _fresh_upstream(request: pytest.FixtureRequest) -> None:
         fake: FakeUpstream = request.getfixturevalue("upstream")
         fake.scripts.clear()
         fake.requests.clear()
-
-
-def gateway_env(upstream_url: str, **overrides: str) -> dict[str, str]:
-    """The environment the tests configure the gateway with."""
-    import hashlib
-
-    other_digest = hashlib.sha256(OTHER_TENANT_KEY.encode()).hexdigest()
-    env = {
-        "GATEWAY_API_KEYS": json.dumps(
-            {
-                "acme": [TENANT_KEY],
-                "globex": {"keys": [f"sha256:{other_digest}"], "models": ["echo"]},
-            }
-        ),
-        "GATEWAY_MODELS": json.dumps(
-            {
-                "echo": {"model": "echo"},
-                "direct": {
-                    "model": "openai/scripted",
-                    "api_base": upstream_url,
-                    "api_key_env": "FAKE_PROVIDER_KEY",
-                },
-                "via-litellm": {
-                    "model": "openai/scripted",
-                    "api_base": upstream_url,
-                    "api_key_env": "FAKE_PROVIDER_KEY",
-                    "provider": "litellm",
-                },
-            }
-        ),
-        "FAKE_PROVIDER_KEY": PROVIDER_KEY,
-        "GATEWAY_HASH_KEY": HASH_KEY,
-        "GATEWAY_KEEPALIVE_SECONDS": "15",
-    }
-    env.update(overrides)
-    return env
 
 
 @pytest.fixture(scope="session")

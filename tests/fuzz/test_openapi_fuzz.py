@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, settings
 
 from gateway.app import create_app
 from gateway.config import Settings
-from tests.conftest import TENANT_KEY
+from tests.support.gateway import TENANT_KEY
 
 APP = create_app(
     Settings.from_env(

@@ -19,11 +19,11 @@ import httpx
 import pytest
 
 from gateway.config import Settings
-from tests.conftest import TENANT_KEY, gateway_env
 from tests.integration.test_request_log import emf_records, metric_names
 from tests.support import fake_upstream as fake
 from tests.support.dynamodb import aws_env, dynamodb_server
 from tests.support.fake_upstream import FakeUpstream
+from tests.support.gateway import TENANT_KEY, gateway_env
 from tests.support.servers import serve
 
 ROUTES = ["direct", "via-litellm"]

@@ -14,10 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import TENANT_KEY, gateway_env
 from tests.support import fake_upstream as fake
 from tests.support.dynamodb import aws_env, create_cache_table, dynamodb_server
 from tests.support.fake_upstream import FakeUpstream
+from tests.support.gateway import TENANT_KEY, gateway_env
 from tests.support.servers import serve_process
 
 ROUTES = ["direct", "via-litellm"]

@@ -12,9 +12,9 @@ import httpx
 import openai
 import pytest
 
-from tests.conftest import PROVIDER_KEY, TENANT_KEY
 from tests.support import fake_upstream as fake
 from tests.support.fake_upstream import FakeUpstream
+from tests.support.gateway import PROVIDER_KEY, TENANT_KEY
 
 ROUTES = ["direct", "via-litellm"]
 MESSAGES = [{"role": "user", "content": "Say hello"}]

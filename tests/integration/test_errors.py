@@ -10,9 +10,9 @@ import openai
 import pytest
 
 from gateway.config import Settings
-from tests.conftest import OTHER_TENANT_KEY, PROVIDER_KEY, TENANT_KEY, gateway_env
 from tests.support import fake_upstream as fake
 from tests.support.fake_upstream import FakeUpstream
+from tests.support.gateway import OTHER_TENANT_KEY, PROVIDER_KEY, TENANT_KEY, gateway_env
 from tests.support.servers import serve
 
 MESSAGES = [{"role": "user", "content": "hi"}]

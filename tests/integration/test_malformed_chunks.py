@@ -7,9 +7,9 @@ import json
 import httpx
 import pytest
 
-from tests.conftest import TENANT_KEY
 from tests.support import fake_upstream as fake
 from tests.support.fake_upstream import FakeUpstream
+from tests.support.gateway import TENANT_KEY
 
 MALFORMED = [
     b'data: {"choices": "nope"}\n\n',

@@ -19,9 +19,9 @@ from mangum import Mangum
 
 from gateway.app import create_app
 from gateway.config import Settings
-from tests.conftest import TENANT_KEY, gateway_env
 from tests.support import fake_upstream as fake
 from tests.support.fake_upstream import FakeUpstream
+from tests.support.gateway import TENANT_KEY, gateway_env
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TENANT_KEY
 from tests.support import fake_upstream as fake
 from tests.support.fake_upstream import FakeUpstream
+from tests.support.gateway import TENANT_KEY
 
 CLAUDE = Path(__file__).parents[1] / "clients" / "node" / "node_modules" / ".bin" / "claude"
 

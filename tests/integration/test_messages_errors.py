@@ -18,9 +18,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gateway.config import Settings
-from tests.conftest import OTHER_TENANT_KEY, PROVIDER_KEY, TENANT_KEY, gateway_env
 from tests.support import fake_upstream as fake
 from tests.support.fake_upstream import FakeUpstream, Pause
+from tests.support.gateway import OTHER_TENANT_KEY, PROVIDER_KEY, TENANT_KEY, gateway_env
 from tests.support.servers import serve
 
 ROUTES = ["direct", "via-litellm"]

@@ -14,9 +14,9 @@ import anthropic
 import httpx
 import pytest
 
-from tests.conftest import TENANT_KEY
 from tests.support import fake_upstream as fake
 from tests.support.fake_upstream import FakeUpstream
+from tests.support.gateway import TENANT_KEY
 
 ROUTES = ["direct", "via-litellm"]
 HELLO = [{"role": "user", "content": "Say hello"}]

@@ -10,9 +10,9 @@ import httpx
 import pytest
 
 from gateway.observability import logger
-from tests.conftest import PROVIDER_KEY, TENANT_KEY
 from tests.support import fake_upstream as fake
 from tests.support.fake_upstream import FakeUpstream
+from tests.support.gateway import PROVIDER_KEY, TENANT_KEY
 
 SECRET_TEXT = "my-confidential-prompt-text"
 

@@ -20,9 +20,9 @@ from pydantic_ai.exceptions import ModelAPIError, ModelHTTPError
 from pydantic_ai.models.openai import OpenAIResponsesModel
 from pydantic_ai.providers.openai import OpenAIProvider
 
-from tests.conftest import TENANT_KEY
 from tests.support import fake_upstream as fake
 from tests.support.fake_upstream import FakeUpstream
+from tests.support.gateway import TENANT_KEY
 
 ROUTES = ["direct", "via-litellm"]
 QUESTION = "Weather in Paris?"

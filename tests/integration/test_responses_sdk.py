@@ -15,9 +15,9 @@ import openai
 import pytest
 
 from gateway.config import Settings
-from tests.conftest import TENANT_KEY, gateway_env
 from tests.support import fake_upstream as fake
 from tests.support.fake_upstream import FakeUpstream
+from tests.support.gateway import TENANT_KEY, gateway_env
 from tests.support.servers import serve
 
 ROUTES = ["direct", "via-litellm"]

@@ -10,9 +10,9 @@ import pytest
 from gateway.config import Settings
 from gateway.errors import ConfigurationError
 from gateway.observability import logger
-from tests.conftest import HASH_KEY, OTHER_TENANT_KEY, PROVIDER_KEY, TENANT_KEY, gateway_env
 from tests.support import fake_upstream as fake
 from tests.support.fake_upstream import FakeUpstream
+from tests.support.gateway import HASH_KEY, OTHER_TENANT_KEY, PROVIDER_KEY, TENANT_KEY, gateway_env
 from tests.support.servers import serve
 
 SECRETS = (TENANT_KEY, OTHER_TENANT_KEY, PROVIDER_KEY, HASH_KEY)

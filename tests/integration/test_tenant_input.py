@@ -12,9 +12,9 @@ import openai
 import pytest
 
 from gateway.config import Settings
-from tests.conftest import PROVIDER_KEY, TENANT_KEY, gateway_env
 from tests.support import fake_upstream as fake
 from tests.support.fake_upstream import FakeUpstream
+from tests.support.gateway import PROVIDER_KEY, TENANT_KEY, gateway_env
 from tests.support.servers import serve
 
 MESSAGES = [{"role": "user", "content": "hi"}]

@@ -10,9 +10,9 @@ import httpx
 import pytest
 
 from gateway.config import Settings
-from tests.conftest import TENANT_KEY, gateway_env
 from tests.support import fake_upstream as fake
 from tests.support.fake_upstream import FakeUpstream, Pause
+from tests.support.gateway import TENANT_KEY, gateway_env
 from tests.support.servers import serve
 
 AUTH = {"authorization": f"Bearer {TENANT_KEY}"}

@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from gateway.config import Settings
-from tests.conftest import TENANT_KEY, gateway_env
 from tests.support.fake_upstream import FakeUpstream
+from tests.support.gateway import TENANT_KEY, gateway_env
 from tests.support.servers import serve
 
 AUTH = {"authorization": f"Bearer {TENANT_KEY}"}

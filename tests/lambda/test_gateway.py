@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import TENANT_KEY, gateway_env
 from tests.support import fake_upstream as fake
 from tests.support.fake_upstream import FakeUpstream, Hold
+from tests.support.gateway import TENANT_KEY, gateway_env
 
 from .conftest import ROOT, TEST_PYTHON, StartRuntime, function_url_event, split_prelude
 from .runtime_api_emulator import RuntimeApiEmulator

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import gateway_env
+from tests.support.gateway import gateway_env
 
 from .conftest import APPS, ROOT, TEST_PYTHON, StartRuntime, startup_report
 from .runtime_api_emulator import RuntimeApiEmulator

@@ -15,9 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import OTHER_TENANT_KEY, TENANT_KEY, gateway_env
 from tests.support import fake_upstream as fake
 from tests.support.fake_upstream import FakeUpstream
+from tests.support.gateway import OTHER_TENANT_KEY, TENANT_KEY, gateway_env
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from gateway.cache_keys import compute_cache_keys, response_cache_key, semantic_text
 from gateway.config import derive_hash_key
-from tests.conftest import OTHER_TENANT_KEY, TENANT_KEY
+from tests.support.gateway import OTHER_TENANT_KEY, TENANT_KEY
 
 KEY = derive_hash_key("test-key")
 REQUEST = {
