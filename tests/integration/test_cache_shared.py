@@ -45,7 +45,8 @@ def two_gateways(
     store: dict[str, str] = request.getfixturevalue(request.param)
     env = gateway_env(upstream.url, GATEWAY_CACHE_TTL_SECONDS="300") | store | QUIET
     with ExitStack() as stack:
-        yield stack.enter_context(serve_process(env)), stack.enter_context(serve_process(env))
+        (one, _), (other, _) = (stack.enter_context(serve_process(env)) for _ in range(2))
+        yield one, other
 
 
 def post(url: str, model: str, content: str, stream: bool) -> httpx.Response:
@@ -89,9 +90,9 @@ def test_the_default_store_is_a_private_file_in_the_temp_directory(
     env["TMPDIR"] = str(tmp_path)
     content = f"question {uuid.uuid4().hex}"
 
-    with serve_process(env) as one:
+    with serve_process(env) as (one, _):
         stored = post(one, "direct", content, True)
-    with serve_process(env) as other:
+    with serve_process(env) as (other, _):
         served = post(other, "direct", content, False)
 
     assert (stored.headers["x-gateway-cache"], served.headers["x-gateway-cache"]) == (

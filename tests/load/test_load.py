@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,60 +14,15 @@ import pytest
 from tests.support import fake_upstream as fake
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.gateway import OTHER_TENANT_KEY, TENANT_KEY, gateway_env
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from tests.support.servers import serve_process
 
 
 @pytest.fixture(scope="module")
 def gateway_process(upstream: FakeUpstream) -> Iterator[tuple[str, int]]:
     """The gateway in its own process, so its memory can be read from /proc."""
-    port = free_port()
-    env = {
-        **os.environ,
-        **gateway_env(upstream.url),
-        "POWERTOOLS_LOG_LEVEL": "WARNING",
-        "POWERTOOLS_METRICS_DISABLED": "true",
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "gateway.app:app",
-            "--app-dir",
-            "functions",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            httpx.get(f"{url}/health", timeout=1)
-            break
-        except httpx.TransportError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                raise RuntimeError("the gateway did not start") from None
-            time.sleep(0.05)
-    try:
-        yield url, process.pid
-    finally:
-        process.terminate()
-        process.wait(10)
+    quiet = {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"}
+    with serve_process(gateway_env(upstream.url) | quiet) as served:
+        yield served
 
 
 def rss_kib(pid: int) -> int:

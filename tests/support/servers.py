@@ -50,9 +50,9 @@ def serve(settings: Settings, **uvicorn_options: Any) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def serve_process(env: dict[str, str]) -> Iterator[str]:
+def serve_process(env: dict[str, str]) -> Iterator[tuple[str, int]]:
     """The gateway under uvicorn in a process of its own, configured by `env` (added to
-    this process's environment); yields its base URL while it runs."""
+    this process's environment); yields its base URL and process id while it runs."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -72,7 +72,7 @@ def serve_process(env: dict[str, str]) -> Iterator[str]:
                 if time.monotonic() > deadline or process.poll() is not None:
                     raise RuntimeError("the gateway process did not start") from None
                 time.sleep(0.05)
-        yield url
+        yield url, process.pid
     finally:
         process.terminate()
         try:
