@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -58,3 +59,15 @@ def test_an_endless_event_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sse_reader, "MAX_EVENT_BYTES", 100)
     with pytest.raises(UpstreamFailed, match="too large"):
         read_all([b"data: " + b"x" * 60, b"x" * 60])
+
+
+def test_an_event_trickled_in_small_reads_costs_time_in_proportion_to_its_size() -> None:
+    # One 8 MiB event in 4 KiB reads: re-searching the whole unfinished event on every read
+    # took about 8 s of CPU; read once, it takes milliseconds. The bound is generous.
+    size, step = 8 * 1024 * 1024 - 64, 4096
+    event = b"data: " + b"x" * size + b"\n\n"
+    parts = [event[i : i + step] for i in range(0, len(event), step)]
+
+    started = time.process_time()
+    assert read_all(parts) == [b"x" * size]
+    assert time.process_time() - started < 1.0

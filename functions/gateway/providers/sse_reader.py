@@ -29,11 +29,23 @@ def event_data(event: bytes) -> bytes | None:
 
 
 class SSEDataReader:
-    __slots__ = ("_buffer", "_pieces", "_ready")
+    """The data of each event, in order, from pieces of a byte stream.
+
+    An unfinished event is kept as a list of pieces and joined only once its end has
+    arrived, and only the new piece (with the byte before it) is searched for that end:
+    an event trickled in small reads costs time in proportion to its size, not its
+    square (one 8 MiB event in 4 KiB reads would otherwise take seconds of CPU).
+    """
+
+    __slots__ = ("_held_cr", "_pending", "_pending_size", "_pieces", "_ready")
 
     def __init__(self, pieces: AsyncIterator[bytes]) -> None:
         self._pieces = pieces
-        self._buffer = b""
+        self._pending: list[bytes] = []
+        """The unfinished event's pieces, line ends normalised to \\n."""
+        self._pending_size = 0
+        self._held_cr = False
+        """A piece ended in \\r: the first half of a \\r\\n split across reads, perhaps."""
         self._ready: deque[bytes] = deque()
 
     async def next_data(self) -> bytes | None:
@@ -41,7 +53,7 @@ class SSEDataReader:
         while not self._ready:
             piece = await anext(self._pieces, None)
             if piece is None:
-                if not self._buffer.endswith(b"\r"):
+                if not self._held_cr:
                     return None
                 self._feed(b"", final=True)  # a held \r was a line end after all
                 if not self._ready:
@@ -51,17 +63,28 @@ class SSEDataReader:
         return self._ready.popleft()
 
     def _feed(self, piece: bytes, final: bool) -> None:
-        buffer = self._buffer + piece
-        held = b""
-        if b"\r" in buffer:
-            if buffer.endswith(b"\r") and not final:
-                # Keep a trailing \r: it may be the first half of a \r\n split across reads.
-                buffer, held = buffer[:-1], b"\r"
-            buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        if self._held_cr:
+            piece, self._held_cr = b"\r" + piece, False
+        if b"\r" in piece:
+            if piece.endswith(b"\r") and not final:
+                piece, self._held_cr = piece[:-1], True
+            piece = piece.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        ends_event = b"\n\n" in piece or (
+            piece.startswith(b"\n") and self._pending and self._pending[-1].endswith(b"\n")
+        )
+        if not ends_event:
+            if piece:
+                self._pending.append(piece)
+                self._pending_size += len(piece)
+                if self._pending_size > MAX_EVENT_BYTES:
+                    raise UpstreamFailed(TOO_LARGE)
+            return
+        buffer = b"".join(self._pending) + piece if self._pending else piece
         *events, rest = buffer.split(b"\n\n")
-        self._buffer = rest + held
-        if len(self._buffer) > MAX_EVENT_BYTES:
+        if len(rest) > MAX_EVENT_BYTES:
             raise UpstreamFailed(TOO_LARGE)
+        self._pending = [rest] if rest else []
+        self._pending_size = len(rest)
         for event in events:
             data = event_data(event)
             if data is not None:
