@@ -335,7 +335,7 @@ def _tool_choice(choice: dict[str, Any], chat: dict[str, Any], anthropic_tools: 
                 param="tool_choice.name",
             )
         chat["tool_choice"] = {"type": "function", "function": {"name": name}}
-    elif kind in _TOOL_CHOICES:
+    elif isinstance(kind, str) and kind in _TOOL_CHOICES:
         chat["tool_choice"] = _TOOL_CHOICES[kind]
     else:
         raise InvalidRequest(

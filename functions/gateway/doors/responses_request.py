@@ -213,7 +213,8 @@ def _add_call(messages: list[dict[str, Any]], item: dict[str, Any], where: str) 
 
 
 def _message(item: dict[str, Any], where: str) -> dict[str, Any]:
-    role = _ROLES.get(item.get("role"))  # type: ignore[arg-type]
+    given = item.get("role")
+    role = _ROLES.get(given) if isinstance(given, str) else None
     if role is None:
         raise _fail(f"{where}.role", "expected one of user, assistant, system, developer.")
     content = item.get("content")
