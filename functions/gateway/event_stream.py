@@ -194,7 +194,12 @@ class _StreamRun:
     async def _finish_with(self, error: GatewayError) -> None:
         self._closing = True
         try:
-            await self._write(self._framer.error(error), more_body=False)
+            event = self._framer.error(error)
+        except Exception:  # a bug in a door's error event: still end the body
+            log.exception("stream failed while framing its error event")
+            event = b""
+        try:
+            await self._write(event, more_body=False)
         except OSError:
             self._disconnected = True
 

@@ -21,6 +21,8 @@ MALFORMED = [
     b'data: {"choices": [{"index": 0, "delta": {"tool_calls": [{"function": "f"}]}}]}\n\n',
     b'data: {"choices": [{"index": 0, "delta": {}, "finish_reason": 7}]}\n\n',
     b'data: {"choices": [], "usage": "lots"}\n\n',
+    b'data: {"choices": [], "usage": {"prompt_tokens": "12", "completion_tokens": 1}}\n\n',
+    b'data: {"choices": [], "usage": {"prompt_tokens": 1, "prompt_tokens_details": ["x"]}}\n\n',
     b"data: [1, 2]\n\n",
     b'data: "just a string"\n\n',
 ]
@@ -74,3 +76,43 @@ def test_litellm_path_never_fails_with_a_500(
     assert response.status_code in (200, 502)
     assert "server_error" not in response.text
     assert "internal_error" not in response.text
+
+
+@pytest.mark.parametrize("stream", [True, False])
+@pytest.mark.parametrize(
+    ("endpoint", "body"),
+    [
+        ("/v1/responses", {"model": "direct", "input": "hi"}),
+        (
+            "/v1/messages",
+            {"model": "direct", "max_tokens": 9, "messages": [{"role": "user", "content": "hi"}]},
+        ),
+    ],
+    ids=["responses", "messages"],
+)
+@pytest.mark.parametrize("event", MALFORMED, ids=IDS)
+def test_every_door_turns_a_malformed_chunk_into_an_upstream_error(
+    gateway_url: str,
+    upstream: FakeUpstream,
+    event: bytes,
+    endpoint: str,
+    body: dict[str, object],
+    stream: bool,
+) -> None:
+    upstream.scripts["scripted"] = fake.Script(
+        steps=[fake.chunk({"content": "a"}), event, fake.chunk({}, "stop"), fake.usage()]
+    )
+
+    response = httpx.post(
+        f"{gateway_url}{endpoint}",
+        json={**body, "stream": stream},
+        headers={"x-api-key": TENANT_KEY},
+        timeout=10,
+    )
+
+    if stream:
+        assert response.status_code == 200
+        assert "The provider sent a chunk of the wrong shape." in response.text.split("\n\n")[-2]
+    else:
+        assert response.status_code == 502
+        assert "The provider sent a chunk of the wrong shape." in response.text

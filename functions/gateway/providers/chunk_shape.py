@@ -48,6 +48,29 @@ def _choice_ok(choice: object) -> bool:
     return logprobs is None or isinstance(logprobs, dict)
 
 
+def _count_ok(value: object) -> bool:
+    return value is None or (isinstance(value, int) and not isinstance(value, bool))
+
+
+def _usage_ok(usage: object) -> bool:
+    """Token counts are whole numbers and their breakdowns objects of whole numbers: every
+    door does arithmetic on them."""
+    if usage is None:
+        return True
+    if not isinstance(usage, dict):
+        return False
+    for name, value in usage.items():
+        if name.endswith("_details"):
+            if value is not None and not (
+                isinstance(value, dict)
+                and all(_count_ok(v) or isinstance(v, dict) for v in value.values())
+            ):
+                return False
+        elif name.endswith("_tokens") and not _count_ok(value):
+            return False
+    return True
+
+
 def checked_chunk(chunk: Any) -> dict[str, Any]:
     """`chunk` itself if it is a well-formed chunk, else `UpstreamFailed`."""
     if not isinstance(chunk, dict):
@@ -56,7 +79,7 @@ def checked_chunk(chunk: Any) -> dict[str, Any]:
     usage = chunk.get("usage")
     if (
         not isinstance(choices, list)
-        or not (usage is None or isinstance(usage, dict))
+        or not _usage_ok(usage)
         or not all(_choice_ok(choice) for choice in choices)
     ):
         raise UpstreamFailed(WRONG_SHAPE)
