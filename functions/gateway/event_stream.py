@@ -149,8 +149,11 @@ class _StreamRun:
         it is being sent ends the stream as at any other moment."""
         framer = self._framer
         # Events the provider already delivered in one read are sent in one write: this
-        # never holds an event back, it only saves a write per event in a burst.
+        # never holds an event back (whatever is pending goes out as soon as the next
+        # chunk is not already in hand, even if that chunk frames no event of its own),
+        # it only saves a write per event in a burst.
         ready: Callable[[], bool] = getattr(self._chunks, "ready", _never)
+        pending = self._pending
         try:
             try:
                 await self._send({"type": "http.response.start", "status": 200, "headers": headers})
@@ -160,11 +163,10 @@ class _StreamRun:
                     if event is not None:
                         if self._first_chunk_at is None:
                             self._first_chunk_at = self._last_upstream
-                        if ready() and self._pending_bytes < _MAX_COALESCED_BYTES:
-                            self._pending.append(event)
-                            self._pending_bytes += len(event)
-                        else:
-                            await self._write(event)
+                        pending.append(event)
+                        self._pending_bytes += len(event)
+                    if pending and not (ready() and self._pending_bytes < _MAX_COALESCED_BYTES):
+                        await self._write(b"")
                 self._closing = True
                 finish = getattr(framer, "finish", None)
                 if finish is not None:  # work that must be done before the last byte
@@ -204,9 +206,11 @@ class _StreamRun:
             self._disconnected = True
 
     async def _write(self, data: bytes, more_body: bool = True) -> None:
+        """Write `data` after whatever is pending, in one message."""
         if self._pending:
-            self._pending.append(data)
-            data = b"".join(self._pending)
+            if data:
+                self._pending.append(data)
+            data = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
             self._pending.clear()
             self._pending_bytes = 0
         async with self._lock:

@@ -355,3 +355,20 @@ def test_a_deadline_passing_while_the_response_starts_still_ends_with_an_error_e
     served = run(main)
 
     assert last_error(served.client)["message"] == DEADLINE_MESSAGE
+
+
+def test_an_event_is_never_held_back_behind_a_chunk_that_frames_nothing() -> None:
+    # "a" and a usage-only chunk arrive together (so "a" may wait to share a write), then
+    # the provider goes quiet: "a" must go out now, not with the next chunk or keep-alive.
+    async def main() -> Client:
+        stream = BurstStream(text_chunk("a"), {"choices": [], "usage": {"total_tokens": 3}})
+        served = start(stream)
+        await served.client.until(lambda: b'"content":"a"' in served.client.raw())
+        stream.put(text_chunk("b", finish="stop"))
+        stream.end()
+        await served.finished()
+        return served.client
+
+    client = run(main)
+
+    assert client.raw().endswith(DONE)
