@@ -7,6 +7,9 @@ turned off a follow-up is a clear 400 and nothing can be retrieved.
 
 from __future__ import annotations
 
+import sqlite3
+import tempfile
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -146,3 +149,31 @@ def test_a_failed_stream_is_not_kept(stored: openai.OpenAI, upstream: FakeUpstre
     assert events[-1].type == "response.failed"
     with pytest.raises(openai.NotFoundError):
         stored.responses.retrieve(events[-1].response.id)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        b"not zlib",
+        zlib.compress(b'{"v":1,"response":{}}')[:-3],
+        zlib.compress(b'{"v":1,"response":{},"input":[]}'),
+    ],
+    ids=["garbage", "truncated", "no output"],
+)
+def test_a_damaged_record_is_not_found_never_a_500(upstream: FakeUpstream, damage: bytes) -> None:
+    """A store's bytes are trusted no further than the cache trusts its entries."""
+    file = tempfile.NamedTemporaryFile(suffix=".sqlite3")  # noqa: SIM115
+    env = gateway_env(upstream.url, GATEWAY_RESPONSES_STORE_URL=f"sqlite://{file.name}")
+    with serve(Settings.from_env(env)) as url:
+        client = openai.OpenAI(base_url=url + "/v1", api_key=TENANT_KEY, max_retries=0)
+        first = client.responses.create(model="direct", input="Hi")
+        with sqlite3.connect(file.name) as db:
+            changed = db.execute("UPDATE entries SET data = ?", (damage,)).rowcount
+
+        with pytest.raises(openai.NotFoundError):
+            client.responses.retrieve(first.id)
+        with pytest.raises(openai.BadRequestError) as follow_up:
+            client.responses.create(model="direct", input="Again", previous_response_id=first.id)
+
+    assert changed == 1
+    assert follow_up.value.code == "previous_response_not_found"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
@@ -36,15 +37,21 @@ def encode(key: bytes, model: str, chunks: list[bytes]) -> bytes:
     return zlib.compress(head[:-1] + b',"chunks":[' + b",".join(chunks) + b"]}")
 
 
-def decode(key: bytes, data: bytes) -> CachedAnswer:
+def inflate_json(data: bytes) -> Any:
+    """The JSON value compressed in `data`, inflated to at most `MAX_DECOMPRESSED_BYTES`;
+    `CorruptEntry` for anything else (a store's bytes are trusted no further)."""
     try:
         inflater = zlib.decompressobj()
         raw = inflater.decompress(data, MAX_DECOMPRESSED_BYTES)
         if inflater.unconsumed_tail or not inflater.eof:
             raise CorruptEntry("truncated or too large")
-        value = orjson.loads(raw)
+        return orjson.loads(raw)
     except (zlib.error, orjson.JSONDecodeError) as error:
         raise CorruptEntry(type(error).__name__) from None
+
+
+def decode(key: bytes, data: bytes) -> CachedAnswer:
+    value = inflate_json(data)
     if not isinstance(value, dict) or value.get("v") != FORMAT or value.get("key") != key.hex():
         raise CorruptEntry("another format or another key")
     model, chunks = value.get("model"), value.get("chunks")

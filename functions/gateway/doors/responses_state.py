@@ -12,13 +12,17 @@ tenant's lookup computes another key and finds nothing, which is the tenant isol
 from __future__ import annotations
 
 import hashlib
+import logging
 import zlib
 from typing import Any, Protocol
 
 import orjson
 
+from gateway.cache.entry import CorruptEntry, inflate_json
 from gateway.doors.responses_request import ResponsesTurn, input_items
 from gateway.errors import InvalidRequest, NotFound
+
+log = logging.getLogger(__name__)
 
 DEFAULT_TTL_SECONDS = 30 * 24 * 3600
 """How long a response is kept (OpenAI keeps them 30 days)."""
@@ -55,10 +59,15 @@ class ResponseState:
         data = await self._store.get(self._key(tenant_id, response_id))
         if data is None:
             return None
-        record = orjson.loads(zlib.decompress(data))
-        if not isinstance(record, dict) or record.get("v") != _FORMAT:
+        try:
+            record = inflate_json(data)
+        except CorruptEntry as error:
+            log.warning("stored response unreadable: %s", error)
             return None
-        return record
+        if not _well_formed(record):
+            log.warning("stored response of the wrong shape")
+            return None
+        return record  # type: ignore[no-any-return]  # checked by _well_formed
 
     async def save(self, tenant_id: str, turn: ResponsesTurn, response: dict[str, Any]) -> None:
         if not turn.store:
@@ -74,6 +83,17 @@ class ResponseState:
             raise NotFound(f"No response with id '{response_id}' found.", param="response_id")
         response: dict[str, Any] = record["response"]
         return response
+
+
+def _well_formed(record: Any) -> bool:
+    if not isinstance(record, dict) or record.get("v") != _FORMAT:
+        return False
+    response = record.get("response")
+    return (
+        isinstance(record.get("input"), list)
+        and isinstance(response, dict)
+        and isinstance(response.get("output"), list)
+    )
 
 
 async def with_history(state: ResponseState | None, tenant_id: str, body: object) -> object:
