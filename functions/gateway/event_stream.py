@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -170,7 +170,7 @@ class _StreamRun:
                 self._closing = True
                 finish = getattr(framer, "finish", None)
                 if finish is not None:  # work that must be done before the last byte
-                    await finish()
+                    await self._finish_in_time(finish)
                 await self._write(framer.ending(), more_body=False)
                 return None
             except asyncio.CancelledError:
@@ -192,6 +192,15 @@ class _StreamRun:
             internal = InternalError("The gateway failed while streaming the response.")
             await self._finish_with(internal)
             return internal
+
+    async def _finish_in_time(self, finish: Callable[[], Awaitable[None]]) -> None:
+        """`finish()` within the stream's deadline: past it, the stream's ending matters
+        more than the work (Lambda would cut the response off)."""
+        try:
+            async with asyncio.timeout_at(self._limits.deadline):
+                await finish()
+        except TimeoutError:
+            log.warning("work before the stream's end did not finish by its deadline")
 
     async def _finish_with(self, error: GatewayError) -> None:
         self._closing = True

@@ -372,3 +372,33 @@ def test_an_event_is_never_held_back_behind_a_chunk_that_frames_nothing() -> Non
     client = run(main)
 
     assert client.raw().endswith(DONE)
+
+
+class StoringFramer(ChunkFramer):
+    """A door format whose work before the last byte (storing the answer) never ends."""
+
+    __slots__ = ()
+
+    async def finish(self) -> None:
+        await asyncio.Event().wait()
+
+
+def test_work_before_the_last_byte_cannot_outlast_the_deadline() -> None:
+    async def main() -> Client:
+        loop = asyncio.get_running_loop()
+        client = Client()
+        stream = FedStream(text_chunk("a", finish="stop"))
+        stream.end()
+        response = EventStreamResponse(
+            stream,
+            StoringFramer(REPLY, include_usage=False),
+            StreamLimits(LONG, LONG, loop.time() + 0.2),
+            {},
+            on_complete=lambda outcome: None,
+        )
+        await asyncio.wait_for(response({"type": "http"}, client.receive, client.send), PATIENCE)
+        return client
+
+    client = run(main)
+
+    assert client.raw().endswith(DONE)  # the stream still ends properly
