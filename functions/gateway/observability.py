@@ -9,6 +9,7 @@ delays the first byte. They carry hashes and figures only: never message text or
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +42,13 @@ class CacheReport:
     """Store failures (each also logged as a warning when it happened)."""
     too_large: bool = False
     """A complete answer was not stored: over the store's entry limit."""
+
+
+def bounded_names(names: Iterable[object], most: int = 20, length: int = 64) -> list[str]:
+    """Names a tenant chose (fields, tool types), bounded for a log line: a request may
+    hold megabytes of them, a log record should not."""
+    shown = sorted({str(name)[:length] for name in names})
+    return shown[:most] + ([f"... {len(shown) - most} more"] if len(shown) > most else [])
 
 
 def log_request(

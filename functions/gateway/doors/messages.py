@@ -16,7 +16,7 @@ from gateway.doors.messages_errors import error_response
 from gateway.doors.messages_events import MessageEvents, render_message
 from gateway.doors.messages_request import estimate_input_tokens, translate
 from gateway.errors import InvalidRequest
-from gateway.observability import logger
+from gateway.observability import bounded_names, logger
 from gateway.schema import parse_chat_request
 
 _PARAM_NAMES = {"stop": "stop_sequences", "user": "metadata.user_id"}
@@ -32,7 +32,9 @@ class MessagesDoor:
         every door); what no route can honour is left out and said so in the log."""
         chat, left_out = translate(body)
         if left_out:
-            logger.info("fields left out", extra={"door": self.name, "left_out": sorted(left_out)})
+            logger.info(
+                "fields left out", extra={"door": self.name, "left_out": bounded_names(left_out)}
+            )
         try:
             parse_chat_request(chat)
         except InvalidRequest as error:

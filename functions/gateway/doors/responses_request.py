@@ -18,6 +18,7 @@ from typing import Any
 
 from gateway.doors.base import ChatRequest
 from gateway.errors import InvalidRequest
+from gateway.observability import bounded_names
 from gateway.schema import parse_chat_request
 
 log = logging.getLogger(__name__)
@@ -287,7 +288,8 @@ def _tools(tools: object) -> list[dict[str, Any]]:
                 function[name] = tool[name]
         chat_tools.append({"type": "function", "function": function})
     if dropped:
-        log.warning("responses: tools left out (no route runs them): %s", ", ".join(dropped))
+        left_out = ", ".join(bounded_names(dropped))
+        log.warning("responses: tools left out (no route runs them): %s", left_out)
     return chat_tools
 
 
