@@ -47,6 +47,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.keys = KeyStore(settings.tenants)
     app.state.service = CompletionService(settings, providers)
+    if (settings.responses_store_url or "").startswith("dynamodb://"):
+        # A shared store's client is built at start, as the cache's is, so that under
+        # SnapStart it is in the snapshot; the embedded default opens on first use.
+        from gateway.doors.responses_cache_store import open_response_state
+
+        app.state.responses = open_response_state(settings.responses_store_url, settings.hash_key)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

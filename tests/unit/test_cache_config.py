@@ -4,6 +4,7 @@ value stops the start and names the setting."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -80,3 +81,29 @@ def test_without_a_caching_route_no_store_is_opened_or_imported() -> None:
         env={"PYTHONPATH": "functions", "GATEWAY_CACHE_URL": "dynamodb://t"},
     )
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize(
+    ("store_url", "opened_at_start"),
+    [("dynamodb://responses-table", ["boto3", "gateway.cache.dynamodb"]), ("", [])],
+)
+def test_a_shared_responses_store_is_opened_at_start_the_embedded_one_on_first_use(
+    store_url: str, opened_at_start: list[str]
+) -> None:
+    """Under SnapStart what is built at start is in the snapshot: a DynamoDB client for
+    stored responses is; the embedded SQLite file waits for a request that needs it."""
+    code = (
+        "import sys; import gateway.app;"
+        "print(sorted(m for m in ('sqlite3', 'boto3', 'gateway.cache.sqlite',"
+        " 'gateway.cache.dynamodb') if m in sys.modules))"
+    )
+    env = {
+        "PYTHONPATH": "functions",
+        "GATEWAY_RESPONSES_STORE_URL": store_url,
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "PATH": os.environ.get("PATH", ""),
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env
+    )
+    assert out.stdout.strip().splitlines()[-1] == str(opened_at_start)

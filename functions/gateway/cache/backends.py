@@ -11,8 +11,9 @@ from gateway.errors import ConfigurationError
 _TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
 
 
-def open_store(url: str) -> Store:
-    """The store `url` names; raises `ConfigurationError` (at start) for anything else."""
+def open_store(url: str, variable: str = "GATEWAY_CACHE_URL") -> Store:
+    """The store `url` names; raises `ConfigurationError` (at start), naming `variable`,
+    for anything else."""
     scheme, separator, location = url.partition("://")
     if not url or (scheme == "sqlite" and separator and location.startswith("/")):
         from gateway.cache.sqlite import DEFAULT_PATH, SqliteStore
@@ -27,6 +28,6 @@ def open_store(url: str) -> Store:
 
         return DynamoDbStore(location)
     raise ConfigurationError(
-        "GATEWAY_CACHE_URL must be empty (a SQLite file in the temp directory), memory://, "
+        f"{variable} must be empty (a SQLite file in the temp directory), memory://, "
         "sqlite:///absolute/path or dynamodb://TABLE"
     )

@@ -47,4 +47,4 @@ def open_response_state(url: str | None, hash_key: bytes) -> ResponseState | Non
     SQLite file in the temp directory); None (nothing is stored) when turned off."""
     if url is None:
         return None
-    return ResponseState(CacheByteStore(open_store(url)), hash_key)
+    return ResponseState(CacheByteStore(open_store(url, "GATEWAY_RESPONSES_STORE_URL")), hash_key)
