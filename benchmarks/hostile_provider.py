@@ -1,12 +1,15 @@
-"""Peak memory growth of the gateway while a hostile provider streams one endless event.
+"""Peak memory growth of the gateway while a hostile provider streams too much.
 
-    .venv/bin/python benchmarks/hostile_provider.py [MiB]
+    .venv/bin/python benchmarks/hostile_provider.py [MiB]          # one endless event
+    .venv/bin/python benchmarks/hostile_provider.py --chunks N      # N tiny chunks
 
-The fake provider sends `data: ` and then MiB (default 256) of bytes without a line end;
-the gateway must end the request at its 8 MiB event bound on both provider paths. Prints,
-per path, the gateway process's peak RSS growth and how much the provider had sent when
-the gateway went away. The gateway runs in this process (uvicorn in a thread), so the RSS
-is the gateway's plus the fake's small share.
+One endless event: the fake provider sends `data: ` and then MiB (default 256) of bytes
+without a line end; the gateway must end the request at its 8 MiB event bound on both
+provider paths. Prints, per path, the gateway process's peak RSS growth and how much the
+provider had sent when the gateway went away. Tiny chunks: a complete answer of N
+one-character chunks (LiteLLM once kept every chunk of a stream until its end). The
+gateway runs in this process (uvicorn in a thread), so the RSS is the gateway's plus the
+fake's share (its script) and the client's (the answer it reads).
 """
 
 from __future__ import annotations
@@ -47,7 +50,8 @@ def ask(url: str, model: str, stream: bool) -> httpx.Response:
 
 
 def main() -> None:
-    size = int(sys.argv[1]) if len(sys.argv) > 1 else 256
+    tiny_chunks = sys.argv[1] == "--chunks" if len(sys.argv) > 1 else False
+    size = int(sys.argv[-1]) if len(sys.argv) > 1 else 256
     upstream = FakeUpstream().start()
     peak = [0]
     watching = threading.Event()
@@ -62,9 +66,13 @@ def main() -> None:
         for model in ("direct", "via-litellm"):
             upstream.scripts["scripted"] = fake.text(["warm", " up"])
             ask(url, model, stream=False)  # imports and connections before measuring
-            upstream.scripts["scripted"] = fake.Script(
-                steps=[b"data: "] + [b"a" * MIB] * size, ending="hang"
-            )
+            if tiny_chunks:
+                tiny = b"".join(fake.chunk({"content": "a"}) for _ in range(size))
+                upstream.scripts["scripted"] = fake.Script(steps=[tiny, fake.chunk({}, "stop")])
+            else:
+                upstream.scripts["scripted"] = fake.Script(
+                    steps=[b"data: "] + [b"a" * MIB] * size, ending="hang"
+                )
             base = peak[0] = rss_mb()
             watching.set()
             watcher = threading.Thread(target=watch)
@@ -72,6 +80,10 @@ def main() -> None:
             response = ask(url, model, stream=True)
             watching.clear()
             watcher.join()
+            if tiny_chunks:
+                events = response.content.count(b'"content":"a"')
+                print(f"{model:<12} {peak[0] - base:>21} {'-':>24}  {events} chunks relayed")
+                continue
             outcome = "error event" if b"too large" in response.content else "NOT BOUNDED"
             sent = upstream.wait_gone(5).sent_events - 1
             print(f"{model:<12} {peak[0] - base:>21} {sent:>24}  {outcome}")
