@@ -1,9 +1,10 @@
 """Experiment: what reading an upstream's stream costs with each HTTP client, TLS included.
 
 The direct provider's read loop (connect once, POST, split the body into SSE events) with
-httpx (`aiter_raw`) and with aiohttp (`iter_any`), over plain HTTP and over TLS, on
-asyncio's own loop (as on Lambda) and on uvloop (as under uvicorn). Prints this process's
-CPU per event for a 2,000-event burst and a paced stream (events 1 ms apart).
+httpx (`aiter_raw`), aiohttp (`iter_any`) and the gateway's own `http1` client, over plain
+HTTP and over TLS, on asyncio's own loop (as on Lambda) and on uvloop (as under uvicorn).
+Prints each client's import time (a fresh interpreter that has asyncio already) and this
+process's CPU per event for a 2,000-event burst and a paced stream (events 1 ms apart).
 
     .venv/bin/python benchmarks/clients.py
 """
@@ -25,9 +26,12 @@ import httpx
 import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "functions"))
+from gateway.providers.http1 import ConnectionPool
 from gateway.providers.sse_reader import SSEDataReader
 
 HERE = Path(__file__).resolve().parent
+FUNCTIONS = HERE.parent / "functions"
+IMPORTS = {"httpx": "httpx", "aiohttp": "aiohttp", "http1": "gateway.providers.http1"}
 BURST, PACED = 2000, 200
 RUNS = 7
 BODY = b'{"model": "bench", "stream": true, "max_tokens": %d, "messages": []}'
@@ -69,6 +73,36 @@ def aiohttp_reader(verify: ssl.SSLContext | bool) -> tuple[Reader, Callable[[], 
     return read, session.close
 
 
+def http1_reader(verify: ssl.SSLContext | bool) -> tuple[Reader, Callable[[], Awaitable[None]]]:
+    pool = ConnectionPool(60, tls=verify if isinstance(verify, ssl.SSLContext) else None)
+
+    async def read(url: str, chunks: int) -> int:
+        response = await pool.post(url, BODY % chunks, HEADERS)
+        try:
+            return await count_events(response)
+        finally:
+            response.release()
+
+    return read, pool.aclose
+
+
+def import_ms(module: str) -> float:
+    """Median wall time of importing `module` in a fresh interpreter that has asyncio."""
+    script = (
+        f"import asyncio, sys, time; sys.path.insert(0, {str(FUNCTIONS)!r}); "
+        f"t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+    )
+    runs = [
+        float(
+            subprocess.run(
+                [sys.executable, "-c", script], capture_output=True, text=True, check=True
+            ).stdout
+        )
+        for _ in range(RUNS)
+    ]
+    return statistics.median(runs) * 1e3
+
+
 async def cpu_per_event(read: Reader, url: str, chunks: int) -> float:
     await read(url, chunks)  # connect, warm up
     costs = []
@@ -81,7 +115,11 @@ async def cpu_per_event(read: Reader, url: str, chunks: int) -> float:
 
 async def measure(base: str, verify: ssl.SSLContext | bool) -> dict[str, tuple[float, float]]:
     results = {}
-    for name, make in (("httpx", httpx_reader), ("aiohttp", aiohttp_reader)):
+    for name, make in (
+        ("httpx", httpx_reader),
+        ("aiohttp", aiohttp_reader),
+        ("http1", http1_reader),
+    ):
         read, close = make(verify)
         try:
             burst = await cpu_per_event(read, f"{base}/v1/chat/completions", BURST)
@@ -120,6 +158,10 @@ def main() -> None:
         tls, tls_port = start_upstream("--tls", cert, key)
         try:
             context = ssl.create_default_context(cafile=cert)
+            imports = "  ".join(
+                f"{name} {import_ms(module):.0f}" for name, module in IMPORTS.items()
+            )
+            print(f"import (ms): {imports}")
             print("CPU per event (us) of this process: 2,000-event burst | paced, 1 ms apart")
             for loop_name, run in (("asyncio", asyncio.run), ("uvloop", uvloop.run)):
                 for scheme, port, verify in (

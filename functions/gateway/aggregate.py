@@ -101,17 +101,23 @@ async def collect(
     """Read a whole stream, within the same idle timeout and deadline as a streamed one."""
     loop = asyncio.get_running_loop()
     builder = CompletionBuilder()
+    at_deadline = False
     try:
         async with asyncio.timeout(None) as timer:
             while True:
-                timer.reschedule(min(deadline, loop.time() + idle_timeout_seconds))
+                # Which limit the timer is set to is noted rather than read from the clock
+                # when it fires: uvloop's timers have millisecond resolution and may fire
+                # just before the deadline.
+                idle_end = loop.time() + idle_timeout_seconds
+                at_deadline = deadline <= idle_end
+                timer.reschedule(deadline if at_deadline else idle_end)
                 try:
                     chunk = await anext(chunks)
                 except StopAsyncIteration:
                     return builder
                 builder.add(chunk)
     except TimeoutError:
-        if loop.time() >= deadline:
+        if at_deadline:
             raise UpstreamTimeout(DEADLINE_MESSAGE) from None
         raise UpstreamTimeout(idle_message(idle_timeout_seconds)) from None
     finally:

@@ -21,6 +21,16 @@ from gateway.tenants import KeyStore
 
 router = APIRouter()
 
+# Endpoints take `Request` (and dependencies that do) and return a `Response`: for any other
+# parameter or return type FastAPI builds a pydantic field when the route is declared,
+# and checks it against `pydantic.v1`, importing it: 20-40 ms of every cold start.
+
+
+def _path_parameter(name: str, **extra: Any) -> dict[str, Any]:
+    """OpenAPI for a path parameter that the endpoint reads from `request.path_params`."""
+    parameter = {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+    return {"parameters": [parameter], **extra}
+
 
 def _service(request: Request) -> CompletionService:
     service: CompletionService = request.app.state.service
@@ -71,20 +81,24 @@ async def health() -> Response:
 
 
 @router.get("/v1/models")
-async def list_models(tenant: Tenant, service: Service) -> dict[str, Any]:
-    return {
-        "object": "list",
-        "data": [
-            {"id": name, "object": "model", "created": 0, "owned_by": "gateway"}
-            for name in service.models_for(tenant)
-        ],
-    }
+async def list_models(tenant: Tenant, service: Service) -> Response:
+    models = [_model(name) for name in service.models_for(tenant)]
+    return _json({"object": "list", "data": models})
 
 
-@router.get("/v1/models/{model}")
-async def retrieve_model(model: str, tenant: Tenant, service: Service) -> dict[str, Any]:
+@router.get("/v1/models/{model}", openapi_extra=_path_parameter("model"))
+async def retrieve_model(request: Request, tenant: Tenant, service: Service) -> Response:
+    model: str = request.path_params["model"]
     service.route_for(tenant, model)
-    return {"id": model, "object": "model", "created": 0, "owned_by": "gateway"}
+    return _json(_model(model))
+
+
+def _model(name: str) -> dict[str, Any]:
+    return {"id": name, "object": "model", "created": 0, "owned_by": "gateway"}
+
+
+def _json(content: object) -> Response:
+    return Response(orjson.dumps(content), media_type="application/json")
 
 
 @router.post(
@@ -122,13 +136,16 @@ async def create_response(request: Request) -> Response:
     return response
 
 
-@router.get("/v1/responses/{response_id}", openapi_extra={"security": [{"bearer": []}]})
-async def retrieve_response(response_id: str, tenant: Tenant, request: Request) -> Response:
+@router.get(
+    "/v1/responses/{response_id}",
+    openapi_extra=_path_parameter("response_id", security=[{"bearer": []}]),
+)
+async def retrieve_response(request: Request, tenant: Tenant) -> Response:
+    response_id: str = request.path_params["response_id"]
     state = _response_state(request)
     if state is None:
         raise NotFound(f"No response with id '{response_id}' found: responses are not stored.")
-    response = await state.retrieve(tenant.tenant_id, response_id)
-    return Response(orjson.dumps(response), media_type="application/json")
+    return _json(await state.retrieve(tenant.tenant_id, response_id))
 
 
 def _response_state(request: Request) -> ResponseState | None:

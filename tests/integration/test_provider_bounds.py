@@ -157,7 +157,7 @@ def test_control_characters_in_retry_after_never_reach_the_client(
 
     response = post(url, model, stream=False)
 
-    # httpx (direct path) refuses the header outright: a 502; LiteLLM's aiohttp strips
+    # The direct path's parser refuses the header outright: a 502; LiteLLM's aiohttp strips
     # the control character. Either way a whole response, never a dropped connection.
     assert response.status_code in (429, 502)
     assert response.headers.get("retry-after") in (None, "5")

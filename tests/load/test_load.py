@@ -40,7 +40,7 @@ async def one_stream(client: httpx.AsyncClient, url: str, key: str, model: str, 
         headers={"authorization": f"Bearer {key}"},
         json={"model": model, "stream": True, "messages": [{"role": "user", "content": text}]},
     ) as response:
-        assert response.status_code == 200
+        assert response.status_code == 200, await response.aread()
         content = ""
         async for line in response.aiter_lines():
             if line.startswith("data: {"):

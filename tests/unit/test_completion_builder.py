@@ -207,3 +207,28 @@ def test_a_provider_failure_propagates_and_the_stream_is_closed() -> None:
 
     assert result is failure
     assert stream.closed.is_set()
+
+
+class _EarlyTimersLoop(asyncio.SelectorEventLoop):
+    """Fires timers 2 ms early, as uvloop's millisecond timers may."""
+
+    def call_at(self, when: float, *args: Any, **kwargs: Any) -> asyncio.TimerHandle:
+        return super().call_at(when - 0.002, *args, **kwargs)
+
+
+def test_a_deadline_timer_that_fires_early_is_still_the_deadline() -> None:
+    async def main() -> BaseException | None:
+        deadline = asyncio.get_running_loop().time() + 0.05
+        try:
+            await collect(FedStream(text_chunk("x")), 30.0, deadline)
+        except UpstreamTimeout as error:
+            return error
+        return None
+
+    loop = _EarlyTimersLoop()
+    try:
+        error = loop.run_until_complete(asyncio.wait_for(main(), timeout=10))
+    finally:
+        loop.close()
+
+    assert str(error) == DEADLINE_MESSAGE

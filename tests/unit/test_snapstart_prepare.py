@@ -39,7 +39,7 @@ def test_snapstart_registers_a_hook_that_prepares_every_route(
     [(hook, args)] = hooks
     hook(*args)  # what the runtime does before the snapshot
 
-    assert set(providers._instances) == {"openai-compatible", "litellm"}  # aiohttp imported
+    assert set(providers._instances) == {"openai-compatible", "litellm"}
     import gateway.providers.litellm_provider as litellm_provider
 
     assert litellm_provider._module is not None

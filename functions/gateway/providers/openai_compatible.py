@@ -1,10 +1,9 @@
 """Direct provider for OpenAI-compatible upstreams (OpenAI, Groq, vLLM, Ollama, ...).
 
 No translation is needed, so each upstream event is parsed once with orjson and handed
-on: this is the gateway's fast path. Its HTTP client is aiohttp (already in the
-dependencies for LiteLLM), whose parser is in C and hands over everything that arrived
-in one read: a burst of events costs one read, and the event stream sends it in one write
-(`benchmarks/clients.py` measured 2 against 11 us of CPU per event for httpx).
+on: this is the gateway's fast path. Its HTTP client (`http1`) parses in C and hands over
+everything that arrived in one read: a burst of events costs one read, and the event
+stream sends it in one write.
 """
 
 from __future__ import annotations
@@ -13,13 +12,13 @@ import asyncio
 import contextlib
 from typing import Any
 
-import aiohttp
 import orjson
 
 from gateway.config import Settings
 from gateway.errors import GatewayError, UpstreamFailed, UpstreamTimeout
 from gateway.providers.base import Chunk, UpstreamRequest
 from gateway.providers.chunk_shape import WRONG_SHAPE, checked_chunk
+from gateway.providers.http1 import ConnectionPool, HTTPError, Response
 from gateway.providers.limits import COMPRESSED, is_compressed
 from gateway.providers.sse_reader import SSEDataReader
 from gateway.providers.upstream_errors import (
@@ -40,23 +39,9 @@ class OpenAICompatibleProvider:
     def __init__(self, settings: Settings, redactor: Redactor) -> None:
         self._settings = settings
         self._redactor = redactor
-        self._session: aiohttp.ClientSession | None = None
-
-    def _http(self) -> aiohttp.ClientSession:
-        # Created on first use, on the running loop (aiohttp binds it there). Bodies are
-        # never inflated (`auto_decompress=False`, compressed ones are refused), and reads
-        # are not timed by aiohttp because the stream supervisor owns idle and deadline
-        # timeouts. TLS is set up only when an https:// upstream is first connected.
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=256, limit_per_host=0),
-                timeout=aiohttp.ClientTimeout(
-                    total=None, connect=self._settings.connect_timeout_seconds
-                ),
-                auto_decompress=False,
-                trust_env=False,
-            )
-        return self._session
+        # Reads are not timed by the client: the stream supervisor owns idle and deadline
+        # timeouts.
+        self._http = ConnectionPool(settings.connect_timeout_seconds)
 
     async def open(self, request: UpstreamRequest) -> UpstreamEventStream:
         route = request.route
@@ -76,40 +61,41 @@ class OpenAICompatibleProvider:
         }
         if route.api_key is not None:
             headers["authorization"] = "Bearer " + route.api_key.reveal()
-        session = self._http()
         try:
             async with asyncio.timeout(request.timeout_seconds):
-                response = await session.post(
-                    url, data=orjson.dumps(body), headers=headers, allow_redirects=False
-                )
+                response = await self._http.post(url, orjson.dumps(body), headers)
                 if response.status != 200:
                     raise await _status_error(response, self._redactor)
                 if is_compressed(response.headers):
                     response.close()
                     raise UpstreamFailed(COMPRESSED)
-        except TimeoutError:  # aiohttp's connect timeouts are TimeoutErrors too
+        except TimeoutError:  # connect timeouts are TimeoutErrors too
             raise UpstreamTimeout(NO_ANSWER) from None
-        except aiohttp.ClientError:
+        except HTTPError:
             raise UpstreamFailed(UNREACHABLE) from None
         return UpstreamEventStream(response, self._redactor)
 
     def prepare(self) -> None:
-        """Nothing left: importing this module (aiohttp) was the costly part, and the
-        session can only be created on the event loop that serves the requests."""
+        """The TLS context, if a route of this kind is https://: connections can only be
+        made on the event loop that serves the requests."""
+        if any(
+            route.provider == "openai-compatible"
+            and (route.api_base or OPENAI_API_BASE).startswith("https:")
+            for route in self._settings.models.values()
+        ):
+            self._http.tls()
 
     async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._http.aclose()
 
 
-async def _status_error(response: aiohttp.ClientResponse, redactor: Redactor) -> GatewayError:
+async def _status_error(response: Response, redactor: Redactor) -> GatewayError:
     """Map a non-200 upstream answer to the error the client should see."""
     try:
         raw = b""
         # An error body is never inflated (see `limits`); a compressed one simply has no
         # readable message.
-        async for part in response.content.iter_any():
+        async for part in response:
             raw += part
             if len(raw) > _MAX_ERROR_BODY:
                 break
@@ -134,9 +120,9 @@ class UpstreamEventStream:
 
     __slots__ = ("_done", "_reader", "_redactor", "_response")
 
-    def __init__(self, response: aiohttp.ClientResponse, redactor: Redactor) -> None:
+    def __init__(self, response: Response, redactor: Redactor) -> None:
         self._response = response
-        self._reader = SSEDataReader(response.content.iter_any())
+        self._reader = SSEDataReader(response)
         self._redactor = redactor
         self._done = False
 
@@ -148,7 +134,7 @@ class UpstreamEventStream:
             raise StopAsyncIteration
         try:
             data = await self._reader.next_data()
-        except aiohttp.ClientError:
+        except HTTPError:
             raise UpstreamFailed(BROKE_OFF) from None
         if data is None:
             raise UpstreamFailed("The provider closed the stream before it was complete.")
@@ -179,10 +165,10 @@ class UpstreamEventStream:
         return checked_chunk(chunk)
 
     async def aclose(self) -> None:
-        if self._done and not self._response.closed:
+        if self._done and not self._response.complete:
             # After [DONE] only the end of the body is left: read it, so that the
             # connection goes back to the pool instead of being dropped.
-            with contextlib.suppress(TimeoutError, aiohttp.ClientError):
+            with contextlib.suppress(TimeoutError, HTTPError):
                 async with asyncio.timeout(_DRAIN_SECONDS):
                     await self._reader.drain()
         # Returns a fully read connection to the pool; closes any other, which is what
