@@ -26,11 +26,17 @@ import gateway.app
 at_start = set(sys.modules)
 
 async def first_request():
-    sent = []
+    sent, done, asked = [], asyncio.Event(), []
     async def receive():
-        return {"type": "http.request", "body": BODY, "more_body": False}
+        if not asked:
+            asked.append(True)
+            return {"type": "http.request", "body": BODY, "more_body": False}
+        await done.wait()
+        return {"type": "http.disconnect"}
     async def send(message):
         sent.append(message)
+        if message["type"] == "http.response.body" and not message.get("more_body"):
+            done.set()
     scope = {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
         "method": "POST", "scheme": "https", "path": "/v1/chat/completions",
