@@ -202,6 +202,46 @@ class ChunkTail(list[Any]):
             del self[-3]  # neither the first, nor one with usage, nor one of the last two
 
 
+class OneIterator:
+    """Stands in for the provider stream LiteLLM's stream wrapper reads (`completion_stream`),
+    so that one iterator serves the whole stream.
+
+    The wrapper's `__anext__` runs `async for chunk in completion_stream`, returning after one
+    chunk: every chunk starts a new iteration. For OpenAI-style providers that stream is the
+    `openai` SDK's `AsyncStream`, whose `__aiter__` is an async generator; each chunk thus
+    leaves a suspended generator behind, holding the SDK's chunk object. Asyncio finalizes
+    an abandoned async generator by scheduling its `aclose()` from the event loop (a task
+    per chunk, and a write to the loop's wake-up socket), which keeps the generator and its
+    chunk alive until the loop next runs: in a burst that is after hundreds of chunks.
+    Measured (5 streams held at chunk 500 of 1000): 2,500 `ChatCompletionChunk`s alive,
+    each referenced only by its own `AsyncStream.__aiter__` generator; with this, 0.
+    Everything but iteration (`aclose`, `close`, `response`) is the stream's own.
+    """
+
+    __slots__ = ("_inner", "_iterator")
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self._iterator = inner.__aiter__()
+
+    def __aiter__(self) -> OneIterator:
+        return self
+
+    def __anext__(self) -> Any:
+        return self._iterator.__anext__()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def _iterate_once(stream: Any) -> None:
+    """Wrap `stream`'s provider stream in a `OneIterator`, once it has one (some providers'
+    streams open it only on the first read)."""
+    inner = getattr(stream, "completion_stream", None)
+    if inner is not None and type(inner) is not OneIterator and hasattr(inner, "__aiter__"):
+        stream.completion_stream = OneIterator(inner)
+
+
 class _Estimate:
     """LiteLLM's usage estimate, for a provider that reported none: its token counter on
     the prompt and on the streamed text (content, tool-call names and arguments)."""
@@ -246,6 +286,7 @@ class LiteLLMChunkStream:
     def __init__(self, stream: Any, redactor: Redactor, estimate: _Estimate) -> None:
         self._stream = stream
         self._chunks = stream.chunks = ChunkTail(stream.chunks)
+        _iterate_once(stream)
         self._iterator = stream.__aiter__()
         self._redactor = redactor
         self._estimate = estimate
@@ -254,6 +295,8 @@ class LiteLLMChunkStream:
         return self
 
     async def __anext__(self) -> Chunk:
+        if type(self._stream.completion_stream) is not OneIterator:
+            _iterate_once(self._stream)
         try:
             item = await self._iterator.__anext__()
         except StopAsyncIteration:
