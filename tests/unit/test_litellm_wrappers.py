@@ -1,15 +1,17 @@
-"""How LiteLLM's stream wrapper reads the provider stream: through one iterator, so that
-no chunk outlives its turn (see `OneIterator`)."""
+"""The gateway's narrow wrappers around LiteLLM: the provider stream read through one
+iterator, so that no chunk outlives its turn (`OneIterator`), and no cost computed for a
+stream before it is read (`_no_cost_for_unread_streams`)."""
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import types
 import weakref
 from collections.abc import AsyncIterator
 from typing import Any
 
-from gateway.providers.litellm_provider import OneIterator
+from gateway.providers.litellm_provider import OneIterator, _litellm, _no_cost_for_unread_streams
 
 
 class Item:
@@ -73,3 +75,25 @@ def test_the_stream_s_own_attributes_are_passed_through() -> None:
     stream = OneIterator(inner)
     assert stream.closed is False
     assert not hasattr(stream, "response")
+
+
+def test_only_the_cost_of_an_unread_stream_is_skipped() -> None:
+    from litellm.litellm_core_utils.streaming_handler import CustomStreamWrapper
+
+    _litellm()
+    calls: list[object] = []
+
+    def calculate(**kwargs: Any) -> float:
+        calls.append(kwargs["response_object"])
+        return 0.5
+
+    module = types.ModuleType("litellm_stand_in")
+    module.response_cost_calculator = calculate  # type: ignore[attr-defined]
+    _no_cost_for_unread_streams(module)
+    _no_cost_for_unread_streams(module)  # once only
+    priced = module.response_cost_calculator
+    unread = CustomStreamWrapper.__new__(CustomStreamWrapper)
+    assert priced(response_object=unread, model="openai/x") is None
+    answer = object()
+    assert priced(response_object=answer, model="openai/x") == 0.5
+    assert calls == [answer]
