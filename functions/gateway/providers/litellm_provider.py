@@ -262,12 +262,16 @@ class OneIterator:
         return getattr(self._inner, name)
 
 
-def _iterate_once(stream: Any) -> None:
-    """Wrap `stream`'s provider stream in a `OneIterator`, once it has one (some providers'
-    streams open it only on the first read)."""
+def _iterate_once(stream: Any) -> bool:
+    """Wrap `stream`'s provider stream in a `OneIterator` once it has one (some providers'
+    streams open it on the first read); whether it is wrapped."""
     inner = getattr(stream, "completion_stream", None)
-    if inner is not None and type(inner) is not OneIterator and hasattr(inner, "__aiter__"):
-        stream.completion_stream = OneIterator(inner)
+    if type(inner) is OneIterator:
+        return True
+    if inner is None or not hasattr(inner, "__aiter__"):
+        return False
+    stream.completion_stream = OneIterator(inner)
+    return True
 
 
 class _Estimate:
@@ -314,7 +318,7 @@ class LiteLLMChunkStream:
     def __init__(self, stream: Any, redactor: Redactor, estimate: _Estimate) -> None:
         self._stream = stream
         self._chunks = stream.chunks = ChunkTail(stream.chunks)
-        _iterate_once(stream)
+        self._iterating_once = _iterate_once(stream)
         self._iterator = stream.__aiter__()
         self._redactor = redactor
         self._estimate = estimate
@@ -323,8 +327,8 @@ class LiteLLMChunkStream:
         return self
 
     async def __anext__(self) -> Chunk:
-        if type(self._stream.completion_stream) is not OneIterator:
-            _iterate_once(self._stream)
+        if not self._iterating_once:
+            self._iterating_once = _iterate_once(self._stream)
         try:
             item = await self._iterator.__anext__()
         except StopAsyncIteration:
