@@ -274,6 +274,24 @@ def _iterate_once(stream: Any) -> bool:
     return True
 
 
+async def _skipped(*args: Any, **kwargs: Any) -> None:
+    """Stands in for LiteLLM's end-of-stream work (see `_nothing_after_the_end`)."""
+
+
+def _nothing_after_the_end(stream: Any) -> None:
+    """Keep LiteLLM from scheduling work for after a stream's end.
+
+    As its stream wrapper ends, LiteLLM starts two tasks: success logging, which prices the
+    answer and builds a logging payload (about 2 ms of CPU a stream, measured after the
+    last byte), and storing the answer in its own response cache. The gateway turns
+    LiteLLM's callbacks and cache off, so neither does anything it uses, and both would run
+    after the response's last byte: on Lambda, frozen mid-way and finished during the next
+    invocation, on its time.
+    """
+    stream.logging_obj.dispatch_success_handlers = _skipped
+    stream.async_cache_streaming_response = _skipped
+
+
 class _Estimate:
     """LiteLLM's usage estimate, for a provider that reported none: its token counter on
     the prompt and on the streamed text (content, tool-call names and arguments)."""
@@ -318,6 +336,7 @@ class LiteLLMChunkStream:
     def __init__(self, stream: Any, redactor: Redactor, estimate: _Estimate) -> None:
         self._stream = stream
         self._chunks = stream.chunks = ChunkTail(stream.chunks)
+        _nothing_after_the_end(stream)
         self._iterating_once = _iterate_once(stream)
         self._iterator = stream.__aiter__()
         self._redactor = redactor
