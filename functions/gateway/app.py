@@ -6,6 +6,14 @@ runtime calls (buffered), and whose `.app` the streaming runtime layer serves (s
 
 from __future__ import annotations
 
+import gc
+
+# Importing FastAPI, pydantic and the gateway allocates hundreds of thousands of objects
+# that live as long as the process; the cyclic collector would walk them again and again
+# while they are made. It is off until the app is built (below): about 6% of a cold start
+# (`import gateway.app`, median of 15 fresh processes: 271 ms against 288 ms of CPU).
+gc.disable()
+
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -91,5 +99,10 @@ def prepare_before_snapshot(providers: Providers, settings: Settings) -> None:
     register_before_snapshot(providers.prepare, list(settings.models.values()))
 
 
-app = create_app()
-handler = Mangum(app, lifespan="off")
+try:
+    app = create_app()
+    handler = Mangum(app, lifespan="off")
+finally:
+    # What start-up made stays: frozen, later full collections no longer walk it.
+    gc.freeze()
+    gc.enable()
