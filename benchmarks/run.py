@@ -399,44 +399,17 @@ def measure_memory(upstream_url: str, route: str, plan: Plan) -> Memory:
 
 # A Lambda cold start: a fresh interpreter imports the handler module (`gateway.app`,
 # which builds the app and its Mangum handler), then the runtime hands the first event to
-# the ASGI app in-process: no server, no socket and no HTTP client in between, so the
-# child calls the app with a scope and `receive`/`send` of its own, as the streaming
-# runtime does. It prints CLOCK_MONOTONIC readings, which are comparable across
-# processes, and leaves with `os._exit` so that interpreter teardown is not counted.
+# the ASGI app in-process: no server, no socket and no HTTP client in between
+# (`tests/support/asgi_call.py`). It prints CLOCK_MONOTONIC readings, which are comparable
+# across processes, and leaves with `os._exit` so that interpreter teardown is not counted.
 _COLD_GATEWAY = """
 import asyncio, os, sys, time
 sys.path.insert(0, "functions")
 import gateway.app
 imported = time.monotonic()
+from tests.support.asgi_call import call
 
-async def first_request():
-    status, body, done, asked = [], [], asyncio.Event(), []
-
-    async def receive():
-        if not asked:
-            asked.append(True)
-            return {"type": "http.request", "body": BODY, "more_body": False}
-        await done.wait()
-        return {"type": "http.disconnect"}
-
-    async def send(message):
-        if message["type"] == "http.response.start":
-            status.append(message["status"])
-        else:
-            body.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                done.set()
-
-    scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-        "method": "POST", "scheme": "https", "path": "/v1/chat/completions",
-        "raw_path": b"/v1/chat/completions", "query_string": b"", "root_path": "",
-        "headers": HEADERS, "client": ("127.0.0.1", 1), "server": ("lambda", 443),
-    }
-    await gateway.app.app(scope, receive, send)
-    return status[0], b"".join(body)
-
-status, body = asyncio.run(first_request())
+status, body = asyncio.run(call(gateway.app.app, "/v1/chat/completions", BODY, HEADERS))
 if status != 200 or not body.endswith(b"data: [DONE]\\n\\n"):
     sys.exit(f"first request failed: HTTP {status}")
 print("BENCH", imported, time.monotonic(), flush=True)

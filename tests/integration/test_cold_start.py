@@ -24,29 +24,9 @@ def no_tls(*args, **kwargs):
 ssl.create_default_context = no_tls
 import gateway.app
 at_start = set(sys.modules)
+from tests.support.asgi_call import call
 
-async def first_request():
-    sent, done, asked = [], asyncio.Event(), []
-    async def receive():
-        if not asked:
-            asked.append(True)
-            return {"type": "http.request", "body": BODY, "more_body": False}
-        await done.wait()
-        return {"type": "http.disconnect"}
-    async def send(message):
-        sent.append(message)
-        if message["type"] == "http.response.body" and not message.get("more_body"):
-            done.set()
-    scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-        "method": "POST", "scheme": "https", "path": "/v1/chat/completions",
-        "raw_path": b"/v1/chat/completions", "query_string": b"", "root_path": "",
-        "headers": HEADERS, "client": ("127.0.0.1", 1), "server": ("lambda", 443),
-    }
-    await gateway.app.app(scope, receive, send)
-    return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
-
-status, body = asyncio.run(first_request())
+status, body = asyncio.run(call(gateway.app.app, "/v1/chat/completions", BODY, HEADERS))
 print(json.dumps({
     "status": status,
     "done": body.endswith(b"data: [DONE]\\n\\n"),
