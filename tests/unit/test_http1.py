@@ -5,8 +5,10 @@ against a hostile server."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 import subprocess
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -417,3 +419,46 @@ def test_a_pool_used_from_a_new_event_loop_makes_new_connections() -> None:
 
     run(test)
     assert bodies == [b"".join(EVENTS)] * 2
+
+
+def test_a_connection_the_server_closed_while_the_loop_was_not_running_is_not_reused() -> None:
+    """On Lambda the process is frozen between invocations: a provider that closes an idle
+    connection meanwhile (uvicorn-based ones after 5 s) is seen by the socket before the
+    event loop has run. The next request must not be sent on it."""
+    answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
+    listener = socket.create_server(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/v1/chat/completions"
+    peers: list[int] = []
+    first_closed = threading.Event()
+
+    def serve_two_connections() -> None:
+        for _ in range(2):
+            connection, (_, peer) = listener.accept()
+            with connection:
+                connection.recv(65536)
+                connection.sendall(answer)
+                peers.append(peer)
+                if len(peers) == 2:
+                    connection.recv(65536)  # until the client is done
+            first_closed.set()
+
+    threading.Thread(target=serve_two_connections, daemon=True).start()
+    pool = ConnectionPool(connect_timeout=5)
+
+    async def fetch() -> bytes:
+        response = await pool.post(url, b"{}", {})
+        answer = await body(response)
+        response.release()
+        return answer
+
+    loop = asyncio.new_event_loop()
+    try:
+        first = loop.run_until_complete(asyncio.wait_for(fetch(), 5))
+        assert first_closed.wait(5)  # closed by the server while the loop does not run
+        second = loop.run_until_complete(asyncio.wait_for(fetch(), 5))
+        loop.run_until_complete(pool.aclose())
+    finally:
+        loop.close()
+        listener.close()
+    assert [first, second] == [b"ok", b"ok"]
+    assert len(set(peers)) == 2

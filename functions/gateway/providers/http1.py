@@ -13,6 +13,7 @@ TLS is set up when the first https:// upstream is connected, once per pool.
 from __future__ import annotations
 
 import asyncio
+import select
 import ssl
 import time
 from collections.abc import Mapping
@@ -213,6 +214,17 @@ class _Connection(asyncio.Protocol):
             self._transport.resume_reading()
         return data
 
+    def closed_while_idle(self) -> bool:
+        """Whether anything (the peer's close, most likely) arrived while the connection sat
+        idle that asyncio has not handled yet: it notices only when its loop runs, and on
+        Lambda the process is frozen between invocations. One poll(2) that does not wait."""
+        socket = self._transport.get_extra_info("socket") if self._transport else None
+        if self.closed or socket is None:
+            return True
+        poller = select.poll()
+        poller.register(socket.fileno(), select.POLLIN)
+        return bool(poller.poll(0))
+
     def reusable(self) -> bool:
         return (
             self.complete
@@ -296,7 +308,7 @@ class ConnectionPool:
         oldest = time.monotonic() - _IDLE_SECONDS
         while idle:
             connection = idle.pop()
-            if not connection.closed and connection.idle_since > oldest:
+            if connection.idle_since > oldest and not connection.closed_while_idle():
                 return connection
             connection.close()
         return None
