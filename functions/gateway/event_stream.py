@@ -109,6 +109,7 @@ class _StreamRun:
         self._timer: asyncio.TimerHandle | None = None
         self._pending: list[bytes] = []
         self._pending_bytes = 0
+        self._on_complete: Callable[[StreamOutcome], None] | None = None
 
     async def run(
         self,
@@ -117,6 +118,7 @@ class _StreamRun:
         on_complete: Callable[[StreamOutcome], None],
     ) -> None:
         error: GatewayError | None = None
+        self._on_complete = on_complete
         watcher = asyncio.create_task(self._watch_disconnect(receive))
         first_tick = min(self._limits.keepalive_seconds, self._limits.idle_timeout_seconds)
         self._timer = self._loop.call_later(first_tick, self._tick)
@@ -132,6 +134,14 @@ class _StreamRun:
             if self._keepalive_task is not None:
                 self._keepalive_task.cancel()
             await self._chunks.aclose()
+            self._report(error)  # if the response did not end (a client gone, a shutdown)
+
+    def _report(self, error: GatewayError | None) -> None:
+        """Hand the outcome (the request's log line and metrics) over, once. Called before
+        the response's final message: on Lambda the environment may be frozen as soon as
+        the response has ended, so nothing that matters may come after it."""
+        on_complete, self._on_complete = self._on_complete, None
+        if on_complete is not None:
             on_complete(
                 StreamOutcome(
                     error=error,
@@ -171,7 +181,9 @@ class _StreamRun:
                 finish = getattr(framer, "finish", None)
                 if finish is not None:  # work that must be done before the last byte
                     await self._finish_in_time(finish)
-                await self._write(framer.ending(), more_body=False)
+                ending = framer.ending()
+                self._report(None)
+                await self._write(ending, more_body=False)
                 return None
             except asyncio.CancelledError:
                 if self._task is None or not (self._disconnected or self._ending):
@@ -209,6 +221,7 @@ class _StreamRun:
         except Exception:  # a bug in a door's error event: still end the body
             log.exception("stream failed while framing its error event")
             event = b""
+        self._report(error)
         try:
             await self._write(event, more_body=False)
         except OSError:

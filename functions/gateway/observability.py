@@ -1,7 +1,8 @@
 """The request log and metrics: one JSON line and one EMF record per request.
 
-Both are written when the request ends (for a stream, after its last byte), so neither
-delays the first byte. They carry hashes and figures only: never message text or keys.
+Both are written when the request ends (for a stream, just before its final message: on
+Lambda the environment may be frozen once the response has ended), so neither delays the
+first byte. They carry hashes and figures only: never message text or keys.
 `POWERTOOLS_SERVICE_NAME` and `POWERTOOLS_METRICS_NAMESPACE` override the defaults;
 `POWERTOOLS_METRICS_DISABLED=true` (set by `scripts/serve`) mutes metrics.
 """

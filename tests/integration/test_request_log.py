@@ -19,7 +19,7 @@ SECRET_TEXT = "my-confidential-prompt-text"
 
 def read_log(caplog: pytest.LogCaptureFixture) -> tuple[str, list[dict[str, object]]]:
     """Every log line as the gateway's JSON formatter writes it, once the request line is
-    there (a stream logs just after its last byte)."""
+    there (the server runs in another thread)."""
     deadline = time.monotonic() + 3
     while time.monotonic() < deadline and not any(
         r.getMessage() == "chat.completions" for r in caplog.records

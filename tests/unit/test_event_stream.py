@@ -402,3 +402,38 @@ def test_work_before_the_last_byte_cannot_outlast_the_deadline() -> None:
     client = run(main)
 
     assert client.raw().endswith(DONE)  # the stream still ends properly
+
+
+@pytest.mark.parametrize("ending", ["done", "provider error"])
+def test_the_outcome_is_logged_before_the_last_byte(ending: str) -> None:
+    """On Lambda the environment may be frozen once the response has ended: the request's
+    log line and metrics (`on_complete`) come before the final body message."""
+
+    async def main() -> tuple[Client, list[bool]]:
+        client = Client()
+        ended_when_reported: list[bool] = []
+
+        def report(outcome: StreamOutcome) -> None:
+            ended_when_reported.append(any(not m.get("more_body", True) for _, m in client.sent))
+
+        stream = FedStream(text_chunk("Hi"))
+        if ending == "done":
+            stream.end()
+        else:
+            stream.fail(UpstreamFailed("The provider's stream broke off."))
+        loop = asyncio.get_running_loop()
+        response = EventStreamResponse(
+            stream,
+            ChunkFramer(REPLY, include_usage=False),
+            StreamLimits(LONG, LONG, loop.time() + LONG),
+            {},
+            on_complete=report,
+        )
+        scope = {"type": "http", "method": "POST", "path": "/v1/chat/completions"}
+        await asyncio.wait_for(response(scope, client.receive, client.send), PATIENCE)
+        return client, ended_when_reported
+
+    client, ended_when_reported = run(main)
+
+    assert client.sent[-1][1]["more_body"] is False
+    assert ended_when_reported == [False]
