@@ -15,7 +15,6 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from gateway.config import Settings
@@ -23,7 +22,7 @@ from tests.integration.test_request_log import emf_records, metric_names
 from tests.support import fake_upstream as fake
 from tests.support.dynamodb import aws_env, dynamodb_server
 from tests.support.fake_upstream import FakeUpstream
-from tests.support.gateway import TENANT_KEY, gateway_env
+from tests.support.gateway import chat, gateway_env
 from tests.support.servers import serve
 
 ROUTES = ["direct", "via-litellm"]
@@ -34,15 +33,6 @@ def closed_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
-
-
-def post(url: str, model: str, content: str, stream: bool) -> httpx.Response:
-    return httpx.post(
-        f"{url}/v1/chat/completions",
-        headers={"authorization": f"Bearer {TENANT_KEY}"},
-        json={"model": model, "stream": stream, "messages": [{"role": "user", "content": content}]},
-        timeout=30,
-    )
 
 
 def warnings_in(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -94,7 +84,7 @@ def test_a_failing_store_is_a_miss_a_warning_and_a_metric(
 
     with serve(Settings.from_env(env)) as gateway:
         capsys.readouterr()
-        responses = [post(gateway, model, content, stream) for _ in range(2)]
+        responses = [chat(gateway, model, content, stream) for _ in range(2)]
 
     for response in responses:
         assert response.status_code == 200
@@ -138,18 +128,18 @@ def test_a_damaged_entry_is_a_miss_and_is_replaced(
     url, path = damaged_store
     upstream.scripts["scripted"] = [fake.text(["first"]), fake.text(["second"])]
     content = f"question {uuid.uuid4().hex}"
-    post(url, model, content, stream)
+    chat(url, model, content, stream)
     with sqlite3.connect(path) as db:
         if DAMAGE[damage] is None:  # another question's entry, moved under this key
-            post(url, model, content + " (another)", stream)
+            chat(url, model, content + " (another)", stream)
             (key,), (other,) = db.execute("SELECT key FROM entries ORDER BY stored_at")
             db.execute("DELETE FROM entries WHERE key = ?", (key,))
             db.execute("UPDATE entries SET key = ? WHERE key = ?", (key, other))
         else:
             db.execute("UPDATE entries SET data = ?", (DAMAGE[damage],))
 
-    damaged = post(url, model, content, stream)
-    repaired = post(url, model, content, stream)
+    damaged = chat(url, model, content, stream)
+    repaired = chat(url, model, content, stream)
 
     assert (damaged.status_code, damaged.headers["x-gateway-cache"]) == (200, "miss")
     assert "second" in damaged.text
@@ -177,7 +167,7 @@ def test_a_cache_file_others_can_read_is_refused(upstream: FakeUpstream, tmp_pat
         upstream.url, GATEWAY_CACHE_TTL_SECONDS="60", GATEWAY_CACHE_URL=f"sqlite://{path}"
     )
     with serve(Settings.from_env(env)) as url:
-        responses = [post(url, "direct", "same question", False) for _ in range(2)]
+        responses = [chat(url, "direct", "same question", False) for _ in range(2)]
 
     assert [r.headers["x-gateway-cache"] for r in responses] == ["miss", "miss"]
     assert path.stat().st_size == 0

@@ -11,13 +11,12 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.support import fake_upstream as fake
 from tests.support.dynamodb import aws_env, create_cache_table, dynamodb_server
 from tests.support.fake_upstream import FakeUpstream
-from tests.support.gateway import TENANT_KEY, gateway_env
+from tests.support.gateway import chat, gateway_env
 from tests.support.servers import serve_process
 
 ROUTES = ["direct", "via-litellm"]
@@ -49,15 +48,6 @@ def two_gateways(
         yield one, other
 
 
-def post(url: str, model: str, content: str, stream: bool) -> httpx.Response:
-    return httpx.post(
-        f"{url}/v1/chat/completions",
-        headers={"authorization": f"Bearer {TENANT_KEY}"},
-        json={"model": model, "stream": stream, "messages": [{"role": "user", "content": content}]},
-        timeout=30,
-    )
-
-
 @pytest.mark.parametrize("stream", [True, False], ids=["stream", "json"])
 @pytest.mark.parametrize("model", ROUTES)
 def test_an_answer_stored_by_one_process_is_a_hit_in_the_other(
@@ -67,9 +57,9 @@ def test_an_answer_stored_by_one_process_is_a_hit_in_the_other(
     upstream.scripts["scripted"] = fake.text(["shared", " answer"])
     content = f"question {uuid.uuid4().hex}"
 
-    stored = post(one, model, content, stream)
-    served = post(other, model, content, not stream)
-    served_back = post(one, model, content, stream)
+    stored = chat(one, model, content, stream)
+    served = chat(other, model, content, not stream)
+    served_back = chat(one, model, content, stream)
 
     assert [r.headers["x-gateway-cache"] for r in (stored, served, served_back)] == [
         "miss",
@@ -91,9 +81,9 @@ def test_the_default_store_is_a_private_file_in_the_temp_directory(
     content = f"question {uuid.uuid4().hex}"
 
     with serve_process(env) as (one, _):
-        stored = post(one, "direct", content, True)
+        stored = chat(one, "direct", content, True)
     with serve_process(env) as (other, _):
-        served = post(other, "direct", content, False)
+        served = chat(other, "direct", content, False)
 
     assert (stored.headers["x-gateway-cache"], served.headers["x-gateway-cache"]) == (
         "miss",

@@ -9,7 +9,7 @@ import pytest
 
 from tests.support import fake_upstream as fake
 from tests.support.fake_upstream import FakeUpstream
-from tests.support.gateway import TENANT_KEY
+from tests.support.gateway import TENANT_KEY, chat
 
 MALFORMED = [
     b'data: {"choices": "nope"}\n\n',
@@ -29,15 +29,6 @@ MALFORMED = [
 IDS = [m[6:40].decode() for m in MALFORMED]
 
 
-def post(url: str, model: str, stream: bool) -> httpx.Response:
-    return httpx.post(
-        f"{url}/v1/chat/completions",
-        json={"model": model, "stream": stream, "messages": [{"role": "user", "content": "hi"}]},
-        headers={"authorization": f"Bearer {TENANT_KEY}"},
-        timeout=10,
-    )
-
-
 @pytest.mark.parametrize("stream", [True, False])
 @pytest.mark.parametrize("event", MALFORMED, ids=IDS)
 def test_direct_path_turns_every_malformed_chunk_into_an_upstream_error(
@@ -45,7 +36,7 @@ def test_direct_path_turns_every_malformed_chunk_into_an_upstream_error(
 ) -> None:
     upstream.scripts["scripted"] = fake.Script(steps=[fake.chunk({"content": "a"}), event])
 
-    response = post(gateway_url, "direct", stream)
+    response = chat(gateway_url, "direct", stream=stream)
 
     if stream:
         assert response.status_code == 200
@@ -71,7 +62,7 @@ def test_litellm_path_never_fails_with_a_500(
     event) or read it its own way, but the gateway never fails with an error of its own."""
     upstream.scripts["scripted"] = fake.Script(steps=[fake.chunk({"content": "a"}), event])
 
-    response = post(gateway_url, "via-litellm", stream)
+    response = chat(gateway_url, "via-litellm", stream=stream)
 
     assert response.status_code in (200, 502)
     assert "server_error" not in response.text

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
 from gateway.config import Settings
 from tests.support import fake_upstream as fake
 from tests.support.fake_upstream import FakeUpstream
-from tests.support.gateway import TENANT_KEY, gateway_env
+from tests.support.gateway import chat, gateway_env
 from tests.support.servers import serve
 
 
@@ -25,15 +24,6 @@ def url(upstream: FakeUpstream) -> Iterator[str]:
         yield served
 
 
-def ask(url: str, model: str, key: str) -> httpx.Response:
-    return httpx.post(
-        f"{url}/v1/chat/completions",
-        json={"model": model, "messages": [{"role": "user", "content": "hi"}]},
-        headers={"authorization": f"Bearer {key}"},
-        timeout=10,
-    )
-
-
 @pytest.mark.parametrize("model", ["direct", "via-litellm"])
 def test_a_late_answer_never_reaches_the_next_request(
     url: str, upstream: FakeUpstream, model: str
@@ -41,14 +31,14 @@ def test_a_late_answer_never_reaches_the_next_request(
     upstream.scripts["scripted"] = fake.text(["warm"])
     # Connections and imports ready first: a process's first LiteLLM request imports it,
     # which may take longer than this gateway's 0.3 s upstream timeout.
-    warm = [ask(url, model, TENANT_KEY).status_code for _ in range(3)]
+    warm = [chat(url, model, timeout=10).status_code for _ in range(3)]
     assert 200 in warm
     slow = fake.text(["answer", " for", " the", " first"])
     slow.delay_headers = 0.45
     upstream.scripts["scripted"] = [slow, fake.text(["second", " answer"])]
 
-    first = ask(url, model, TENANT_KEY)
-    second = ask(url, model, TENANT_KEY)
+    first = chat(url, model, timeout=10)
+    second = chat(url, model, timeout=10)
 
     assert first.status_code == 504
     assert second.status_code == 200, second.text

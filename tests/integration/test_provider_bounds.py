@@ -15,7 +15,7 @@ from gateway.config import Settings
 from gateway.observability import logger
 from tests.support import fake_upstream as fake
 from tests.support.fake_upstream import FakeUpstream
-from tests.support.gateway import PROVIDER_KEY, TENANT_KEY, gateway_env
+from tests.support.gateway import PROVIDER_KEY, chat, gateway_env
 from tests.support.servers import serve
 
 MESSAGES = [{"role": "user", "content": "hi"}]
@@ -30,15 +30,6 @@ def url(upstream: FakeUpstream) -> Iterator[str]:
         yield served
 
 
-def post(url: str, model: str, stream: bool) -> httpx.Response:
-    return httpx.post(
-        f"{url}/v1/chat/completions",
-        json={"model": model, "messages": MESSAGES, "stream": stream},
-        headers={"authorization": f"Bearer {TENANT_KEY}"},
-        timeout=30,
-    )
-
-
 def key_fragments(length: int = 10) -> list[str]:
     return [PROVIDER_KEY[i : i + length] for i in range(len(PROVIDER_KEY) - length + 1)]
 
@@ -51,14 +42,14 @@ def test_a_key_echoed_at_any_offset_around_the_cut_never_shows(
     for offset in range(470, 505):
         message = "x" * offset + PROVIDER_KEY + " trailing text"
         upstream.scripts["scripted"] = fake.error(400, message)
-        response = post(url, model, stream=False)
+        response = chat(url, model, stream=False)
         assert response.status_code == 400
         seen.append(response.text)
         # ... and in a stream, where the provider reports the error as an event.
         upstream.scripts["scripted"] = fake.Script(
             steps=[fake.chunk({"content": "a"}), fake.sse({"error": {"message": message}})]
         )
-        seen.append(post(url, model, stream=True).text)
+        seen.append(chat(url, model, stream=True).text)
     seen += [logger.registered_formatter.format(record) for record in caplog.records]
 
     everything = "\n".join(seen)
@@ -75,7 +66,7 @@ def test_an_endless_event_ends_the_request_before_the_provider_is_done_sending_i
     # 64 MiB of one event without an end, sent a mebibyte at a time.
     upstream.scripts["scripted"] = fake.Script(steps=[b"data: "] + [b"a" * MIB] * 64, ending="hang")
 
-    response = post(url, model, stream)
+    response = chat(url, model, stream=stream)
 
     sent = upstream.wait_gone(5)
     assert sent.client_gone_at is not None
@@ -114,7 +105,7 @@ def test_a_compressed_body_is_refused_without_inflating_it(
     watcher = threading.Thread(target=watch_health)
     watcher.start()
     try:
-        response = post(url, model, stream)
+        response = chat(url, model, stream=stream)
     finally:
         stop.set()
         watcher.join()
@@ -143,7 +134,7 @@ def test_retry_after_is_passed_on_only_when_well_formed(
 ) -> None:
     upstream.scripts["scripted"] = fake.error(429, "slow down", {"retry-after": sent})
 
-    response = post(url, model, stream=False)
+    response = chat(url, model, stream=False)
 
     assert response.status_code == 429
     assert response.headers.get("retry-after") == passed_on
@@ -155,7 +146,7 @@ def test_control_characters_in_retry_after_never_reach_the_client(
 ) -> None:
     upstream.scripts["scripted"] = fake.error(429, "slow down", {"retry-after": "5\x0b"})
 
-    response = post(url, model, stream=False)
+    response = chat(url, model, stream=False)
 
     # The direct path's parser refuses the header outright: a 502; LiteLLM's aiohttp strips
     # the control character. Either way a whole response, never a dropped connection.

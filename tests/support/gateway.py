@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 
+import httpx
+
 TENANT_KEY = "sk-test-acme-0123456789"
 OTHER_TENANT_KEY = "sk-test-globex-9876543210"
 PROVIDER_KEY = "sk-provider-secret-abcdef"
@@ -45,3 +47,21 @@ def gateway_env(upstream_url: str, **overrides: str) -> dict[str, str]:
     }
     env.update(overrides)
     return env
+
+
+def chat(
+    url: str,
+    model: str,
+    content: str = "hi",
+    stream: bool = False,
+    *,
+    key: str = TENANT_KEY,
+    timeout: float = 30.0,
+) -> httpx.Response:
+    """One chat completion from the gateway at `url` (read whole, streamed or not)."""
+    return httpx.post(
+        f"{url}/v1/chat/completions",
+        headers={"authorization": f"Bearer {key}"},
+        json={"model": model, "stream": stream, "messages": [{"role": "user", "content": content}]},
+        timeout=timeout,
+    )
