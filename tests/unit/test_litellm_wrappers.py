@@ -1,6 +1,6 @@
 """The gateway's narrow wrappers around LiteLLM: the provider stream read through one
 iterator, so that no chunk outlives its turn (`OneIterator`), and no cost computed for a
-stream before it is read (`_no_cost_for_unread_streams`)."""
+stream before it is read (`skip_cost_of_unread_streams`)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import weakref
 from collections.abc import AsyncIterator
 from typing import Any
 
-from gateway.providers.litellm_provider import OneIterator, _litellm, _no_cost_for_unread_streams
+from gateway.providers.litellm_internals import OneIterator, skip_cost_of_unread_streams
+from gateway.providers.litellm_provider import _litellm
 
 
 class Item:
@@ -89,8 +90,8 @@ def test_only_the_cost_of_an_unread_stream_is_skipped() -> None:
 
     module = types.ModuleType("litellm_stand_in")
     module.response_cost_calculator = calculate  # type: ignore[attr-defined]
-    _no_cost_for_unread_streams(module)
-    _no_cost_for_unread_streams(module)  # once only
+    skip_cost_of_unread_streams(module)
+    skip_cost_of_unread_streams(module)  # once only
     priced = module.response_cost_calculator
     unread = CustomStreamWrapper.__new__(CustomStreamWrapper)
     assert priced(response_object=unread, model="openai/x") is None
