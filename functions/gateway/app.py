@@ -15,6 +15,11 @@ import gc
 gc.disable()
 
 import os
+
+# As it builds its first model, pydantic reads every installed distribution's entry points
+# looking for plugins (observability hooks into validation); the gateway uses none. That
+# read is 4.5 ms of CPU here, with 122 distributions installed. Set to "" to load them.
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial

@@ -1,6 +1,7 @@
 """The gateway's narrow wrappers around LiteLLM: the provider stream read through one
-iterator, so that no chunk outlives its turn (`OneIterator`), and no cost computed for a
-stream before it is read (`skip_cost_of_unread_streams`)."""
+iterator, so that no chunk outlives its turn (`OneIterator`), no cost computed for a
+stream before it is read (`skip_cost_of_unread_streams`), and nothing kept of LiteLLM's
+import that it never reads (`release_import_leftovers`)."""
 
 from __future__ import annotations
 
@@ -98,3 +99,10 @@ def test_only_the_cost_of_an_unread_stream_is_skipped() -> None:
     answer = object()
     assert priced(response_object=answer, model="openai/x") == 0.5
     assert calls == [answer]
+
+
+def test_litellm_s_parsed_claude_tokenizer_is_released_and_its_tokenizer_still_counts() -> None:
+    litellm = _litellm()
+
+    assert not hasattr(litellm.utils, "json_data")  # 13 MB of dicts nothing reads
+    assert litellm.token_counter(model="claude-2.1", text="hello world") == 2

@@ -48,6 +48,19 @@ def skip_cost_of_unread_streams(litellm: ModuleType) -> None:
     litellm.response_cost_calculator = response_cost_calculator  # type: ignore[attr-defined]
 
 
+def release_import_leftovers(litellm: ModuleType) -> None:
+    """Let go of what importing LiteLLM keeps but never reads.
+
+    `litellm.utils` parses its bundled Claude tokenizer (a 2 MB JSON file) at import and
+    keeps both the text it makes of it (`claude_json_str`, which its Anthropic tokenizer
+    loads) and the parsed dicts (`json_data`), which nothing reads: 13 MB of Python
+    objects, 7 MB of the process's RSS once released (measured after `import litellm`).
+    """
+    utils = vars(litellm).get("utils")
+    if utils is not None and hasattr(utils, "json_data"):
+        del utils.json_data
+
+
 def field_values(model: Any) -> Mapping[str, Any]:
     """A LiteLLM object's fields, read from its dicts rather than by attribute.
 

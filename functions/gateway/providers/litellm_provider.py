@@ -20,6 +20,7 @@ from gateway.providers.litellm_internals import (
     ChunkTail,
     field_values,
     nothing_after_the_end,
+    release_import_leftovers,
     skip_cost_of_unread_streams,
     tune_provider_stream,
 )
@@ -46,6 +47,7 @@ def _litellm() -> ModuleType:
 
         bound_litellm_transports(AsyncHTTPHandler)
         skip_cost_of_unread_streams(litellm)
+        release_import_leftovers(litellm)
         litellm.telemetry = False
         litellm.suppress_debug_info = True
         litellm.turn_off_message_logging = True
