@@ -102,7 +102,8 @@ RULES: tuple[Rule, ...] = (
     Rule(
         ("**/__pycache__",),
         "Bytecode, if any, was compiled by the build host's Python (not 3.13): the "
-        "python3.13 runtime ignores it (the build installs with --no-compile anyway).",
+        "python3.13 runtime ignores it (the build installs with --no-compile anyway, and "
+        "compiles what bytecode.txt lists with a 3.13 after pruning).",
     ),
 )
 
