@@ -83,7 +83,7 @@ def _build(tmp: Path, wheel: Path, *, hashed: bool = True) -> subprocess.Complet
     """Run the layer build for six alone, against an index that serves `wheel`."""
     project = tmp / "dependencies"
     project.mkdir()
-    for name in ("build.py", "prune.py"):
+    for name in ("build.py", "prune.py", "bytecode.txt"):
         shutil.copy(DEPENDENCIES / name, project / name)
     version, digest = _locked()["six"]
     (project / "requirements.txt").write_text(f"six=={version}\n")
