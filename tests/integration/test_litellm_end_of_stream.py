@@ -4,17 +4,14 @@ response cache; both are off in the gateway, and both would run as tasks after t
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
 
-from gateway.config import ModelRoute, Secret
-from gateway.providers.base import UpstreamRequest
-from gateway.providers.litellm_provider import LiteLLMProvider, _litellm
-from gateway.redaction import Redactor
+from gateway.providers.litellm_provider import _litellm
 from tests.support import fake_upstream as fake
 from tests.support.fake_upstream import FakeUpstream
+from tests.support.litellm_stream import stream_through_litellm
 
 
 def test_an_ended_litellm_stream_starts_no_work_of_litellm_s(
@@ -36,27 +33,7 @@ def test_an_ended_litellm_stream_starts_no_work_of_litellm_s(
     monkeypatch.setattr(
         CustomStreamWrapper, "async_cache_streaming_response", recorder("response cache")
     )
-    upstream.scripts["scripted"] = fake.text(["Hello", " world"])
-    route = ModelRoute(
-        name="via-litellm",
-        model="openai/scripted",
-        provider="litellm",
-        api_base=upstream.url,
-        api_key=Secret("sk-provider"),
-    )
-    request = UpstreamRequest(
-        route, {"messages": [{"role": "user", "content": "hi"}]}, {}, 30.0, {}
-    )
+    text, _ = stream_through_litellm(upstream, fake.text(["Hello", " world"]), settle=0.1)
 
-    async def run() -> str:
-        stream = await LiteLLMProvider(Redactor(())).open(request)
-        text = ""
-        async for chunk in stream:
-            for choice in chunk["choices"]:
-                text += choice["delta"].get("content") or ""
-        await stream.aclose()
-        await asyncio.sleep(0.1)  # what was started runs now
-        return text
-
-    assert asyncio.run(run()) == "Hello world"
+    assert text == "Hello world"  # and what was started has had its turn to run:
     assert started == []

@@ -5,44 +5,14 @@ as the SDK always built it, so nothing a provider sends is lost or turned into a
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
 
-from gateway.config import ModelRoute, Secret
-from gateway.providers.base import UpstreamRequest
-from gateway.providers.litellm_provider import LiteLLMProvider, _litellm
-from gateway.redaction import Redactor
+from gateway.providers.litellm_provider import _litellm
 from tests.support import fake_upstream as fake
 from tests.support.fake_upstream import FakeUpstream
-
-
-def stream_through_litellm(upstream: FakeUpstream, script: fake.Script) -> tuple[str, Any]:
-    """The text and the usage of one stream read through the LiteLLM provider."""
-    upstream.scripts["scripted"] = script
-    route = ModelRoute(
-        name="via-litellm",
-        model="openai/scripted",
-        provider="litellm",
-        api_base=upstream.url,
-        api_key=Secret("sk-provider"),
-    )
-    request = UpstreamRequest(
-        route, {"messages": [{"role": "user", "content": "hi"}]}, {}, 30.0, {}
-    )
-
-    async def run() -> tuple[str, Any]:
-        stream = await LiteLLMProvider(Redactor(())).open(request)
-        text, usage = "", None
-        async for chunk in stream:
-            for choice in chunk["choices"]:
-                text += choice["delta"].get("content") or ""
-            usage = chunk.get("usage") or usage
-        await stream.aclose()
-        return text, usage
-
-    return asyncio.run(run())
+from tests.support.litellm_stream import stream_through_litellm
 
 
 @pytest.fixture
