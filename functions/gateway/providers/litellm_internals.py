@@ -76,7 +76,7 @@ def field_values(model: Any) -> Mapping[str, Any]:
     return {**values, **extra} if extra else values
 
 
-def usage_dict(usage: Any) -> dict[str, Any]:
+def _usage_dict(usage: Any) -> dict[str, Any]:
     return usage if isinstance(usage, dict) else usage.model_dump(exclude_none=True)
 
 
@@ -101,7 +101,7 @@ class ChunkTail(list[Any]):
     def append(self, chunk: Any) -> None:
         usage = field_values(chunk).get("usage")
         if usage is not None:
-            self.reported_usage = usage_dict(usage)
+            self.reported_usage = _usage_dict(usage)
         super().append(chunk)
         if len(self) > 3 and field_values(self[-3]).get("usage") is None:
             del self[-3]  # neither the first, nor one with usage, nor one of the last two
