@@ -5,6 +5,7 @@
     python3 build.py lock                    re-resolve constraints.txt for the target
     python3 build.py pins                    print constraints.txt without its hashes
     python3 build.py bytecode-list           rewrite bytecode.txt (needs a python3.13)
+    python3 build.py python313               print the path of a CPython 3.13, if any
 
 The target is the python3.13 arm64 runtime (Amazon Linux 2023, glibc 2.34): pip picks
 binary wheels only (`--only-binary=:all:`, so nothing is compiled and no python3.13 is
@@ -13,16 +14,21 @@ needed here) for CPython 3.13 on any manylinux aarch64 up to glibc 2.34. pip old
 ships manylinux_2_28 wheels while orjson ships manylinux2014 only.
 
 Supply chain: constraints.txt pins every distribution of the target resolution with the
-sha256 of its wheel, and the target install runs pip in hash-checking mode
-(`--require-hashes`, with constraints.txt as the requirements: pip before 25 ignores
-hashes in a `-c` file), so a file on the index that differs from the one locked, under
-any name or version, is refused. `lock` downloads the target wheels and hashes what it
-got.
+sha256 of its wheel, and the target install takes exactly those files: constraints.txt as
+the requirements, pip in hash-checking mode (`--require-hashes`: a file on the index that
+differs from the one locked, under any name or version, is refused) and `--no-deps`. No
+resolution happens at build time, so what the index publishes later cannot change or
+break the build: without `--no-deps` pip still resolves the wheels' own requirements,
+and a requirement with an extra (LiteLLM's `httpx[http2]`) makes it consider the newest
+release of the package and refuse it as unpinned. The lock is complete because `lock`
+resolves once, downloads the target wheels and hashes what it got;
+tests/sam/test_supply_chain.py checks every locked wheel's requirements against the
+lock. A locked file the index no longer has fails the build with pip naming it.
 
 `--host` installs the same versions for the Python running this script instead (used by
 tests/sam/test_pruning.py to import and run the pruned tree on the build machine), and
-`pins` prints them for the development venv (scripts/setup): those installs take the
-host's wheels, whose hashes differ from the target's, so they are pinned by version.
+`pins` prints them as constraints for the development lock (scripts/lock): those take
+the host's wheels, whose hashes differ from the target's, so they are pinned by version.
 `--no-compile` everywhere: bytecode from the host's Python is useless on 3.13.
 
 Bytecode: /opt is read-only on Lambda, so a module shipped without bytecode is compiled
@@ -75,7 +81,7 @@ def install(dest: Path, *, host: bool, prune_tree: bool = True) -> None:
             versions.write_text(pins())
             _pip_install(dest, "--only-binary=:all:", "-r", REQUIREMENTS, "-c", versions)
     else:
-        _pip_install(dest, *TARGET_FLAGS, "--require-hashes", "-r", CONSTRAINTS)
+        _pip_install(dest, *TARGET_FLAGS, "--require-hashes", "--no-deps", "-r", CONSTRAINTS)
     if prune_tree:
         sys.path.insert(0, str(HERE))
         from prune import prune
@@ -101,8 +107,11 @@ def python313() -> str | None:
     ]
     check = "import sys; sys.exit(sys.implementation.cache_tag != 'cpython-313')"
     for candidate in filter(None, candidates):
-        if subprocess.run([candidate, "-c", check], capture_output=True).returncode == 0:
-            return candidate
+        try:
+            if subprocess.run([candidate, "-c", check], capture_output=True).returncode == 0:
+                return candidate
+        except OSError:  # not there, or not a program
+            continue
     return None
 
 
@@ -221,6 +230,12 @@ def main(argv: list[str]) -> int:
         return 0
     if argv[:1] == ["bytecode-list"] and len(argv) == 1:
         write_bytecode_list()
+        return 0
+    if argv[:1] == ["python313"] and len(argv) == 1:
+        python = python313()
+        if python is None:
+            return 1
+        print(python)
         return 0
     if argv[:1] == ["pins"] and len(argv) == 1:
         sys.stdout.write(pins())

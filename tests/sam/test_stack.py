@@ -196,3 +196,22 @@ def test_cfn_lint_finds_nothing_in_any_expanded_template(
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert result.stdout == ""
+
+
+def test_a_configuration_only_redeploy_keeps_the_version_it_replaces() -> None:
+    # GIVEN the stack deployed, then deployed again with only a parameter's value changed
+    changed = {"UpstreamTimeoutSeconds": "30"}
+    before, after = (Stack(t, p) for t, p in zip(expand([{}, changed]), [{}, changed], strict=True))
+    old_id, old = before.only("AWS::Lambda::Version")
+    new_id, new = after.only("AWS::Lambda::Version")
+    # THEN CloudFormation replaces the version resource (same logical id, a new
+    # description: every property of AWS::Lambda::Version requires replacement) ...
+    assert old_id == new_id
+    assert old["Description"] != new["Description"]
+    # ... and keeps the version it replaced, so `live` can be pointed back at it; a code
+    # change makes a new logical id, and the old version is kept by its DeletionPolicy
+    attributes = after.template["Resources"][new_id]
+    assert (attributes.get("UpdateReplacePolicy"), attributes.get("DeletionPolicy")) == (
+        "Retain",
+        "Retain",
+    )

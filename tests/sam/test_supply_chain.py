@@ -11,7 +11,7 @@ aside so that it sees no other.
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
+import json
 import os
 import re
 import shutil
@@ -21,6 +21,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from packaging.utils import canonicalize_name
+
+from tests.sam import locks
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPENDENCIES = ROOT / "layers" / "dependencies"
@@ -42,19 +45,73 @@ def _locked() -> dict[str, tuple[str, str]]:
     return locked
 
 
-def test_the_development_venv_has_the_layers_versions() -> None:
-    # scripts/setup installs requirements-dev.txt with the lock's versions as constraints
-    installed = {
-        (dist.metadata["Name"] or "").lower().replace("_", "-"): dist.version
-        for dist in importlib.metadata.distributions()
-    }
+_LIST_INSTALLED = """
+import importlib.metadata, json
+print(json.dumps({d.metadata["Name"]: d.version for d in importlib.metadata.distributions()}))
+"""
+
+
+def _installed(python: Path) -> dict[str, str]:
+    """name -> version of every distribution installed for `python`."""
+    listing = subprocess.run(
+        [str(python), "-c", _LIST_INSTALLED], capture_output=True, text=True, check=True
+    )
+    return {canonicalize_name(name): v for name, v in json.loads(listing.stdout).items()}
+
+
+@pytest.mark.parametrize(
+    ("venv", "lock"),
+    [(".venv", locks.DEV_LOCK), (".venv-sam", locks.SAM_LOCK)],
+    ids=["dev", "sam"],
+)
+def test_each_venv_holds_exactly_its_lock(venv: str, lock: Path) -> None:
+    # scripts/setup installs the lock with --no-deps: nothing resolved, nothing else
+    python = ROOT / venv / "bin" / "python"
+    if not python.exists():
+        pytest.skip(f"no {venv}: scripts/setup makes it")
+    locked = {name: pin.version for name, pin in locks.pins(lock).items()}
+    seeded = {"pip", "setuptools"} - set(locked)  # what `python -m venv` puts there itself
+    installed = {name: v for name, v in _installed(python).items() if name not in seeded}
+    assert installed == locked
+
+
+@pytest.mark.parametrize(
+    ("requirements", "lock"),
+    [
+        (locks.LAYER_REQUIREMENTS, locks.LAYER_LOCK),
+        (locks.DEV_REQUIREMENTS, locks.DEV_LOCK),
+        (locks.SAM_REQUIREMENTS, locks.SAM_LOCK),
+    ],
+    ids=["layer", "dev", "sam"],
+)
+def test_every_requirement_is_satisfied_by_its_lock(requirements: Path, lock: Path) -> None:
+    # A pin changed in a requirements file without `scripts/lock` fails here
+    assert locks.unsatisfied(locks.requirements(requirements), locks.pins(lock)) == []
+
+
+def test_every_development_tool_is_pinned() -> None:
+    # A tool's version comes from its requirements file or the layer's lock, never from
+    # whatever the index offers when the lock is next made
+    layer = locks.pins(locks.LAYER_LOCK)
+    for path in (locks.DEV_REQUIREMENTS, locks.SAM_REQUIREMENTS):
+        for requirement in locks.requirements(path):
+            pinned = [spec.operator for spec in requirement.specifier] == ["=="]
+            assert pinned or canonicalize_name(requirement.name) in layer, (
+                path.name,
+                str(requirement),
+            )
+
+
+def test_the_development_lock_has_the_layers_versions() -> None:
+    # The app is tested with the versions the Lambda layer ships
+    dev = locks.pins(locks.DEV_LOCK)
     differ = {
-        name: (version, installed[name])
-        for name, (version, _) in _locked().items()
-        if name in installed and installed[name] != version
+        name: (pin.version, dev[name].version)
+        for name, pin in locks.pins(locks.LAYER_LOCK).items()
+        if name in dev and dev[name].version != pin.version
     }
-    assert not differ, f"locked vs installed (run scripts/setup): {differ}"
-    assert "litellm" in installed
+    assert not differ, f"layer vs development lock (run scripts/lock): {differ}"
+    assert "litellm" in dev
 
 
 def test_every_requirement_is_locked_with_a_hash() -> None:

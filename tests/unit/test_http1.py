@@ -54,11 +54,16 @@ async def read_request(reader: asyncio.StreamReader) -> bytes:
 @asynccontextmanager
 async def serve(*replies: Reply | bytes) -> AsyncIterator[Server]:
     """A server answering the n-th request with the n-th reply (bytes, or a coroutine
-    that writes itself); keeps each connection open for more requests."""
+    that writes itself); keeps each connection open for more requests. When it stops it
+    closes the connections the client still keeps alive, as an HTTP server does at
+    shutdown: since Python 3.12 `Server.wait_closed` waits for every open connection,
+    and a connection in the client's pool stays open until the server ends it."""
     queue = list(replies)
+    open_connections: set[asyncio.StreamWriter] = set()
     server: Server
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        open_connections.add(writer)
         port = writer.get_extra_info("peername")[1]
         try:
             while True:
@@ -73,13 +78,18 @@ async def serve(*replies: Reply | bytes) -> AsyncIterator[Server]:
         except (asyncio.IncompleteReadError, ConnectionError):
             server.closed_by_client.set()
         finally:
+            open_connections.discard(writer)
             writer.close()
 
     listener = await asyncio.start_server(handle, "127.0.0.1", 0)
     port = listener.sockets[0].getsockname()[1]
     server = Server(f"http://127.0.0.1:{port}/v1/chat/completions")
     async with listener:
-        yield server
+        try:
+            yield server
+        finally:
+            for writer in open_connections:
+                writer.close()
 
 
 async def body(response: Response) -> bytes:
