@@ -16,6 +16,7 @@ from gateway.cache.service import CacheTicket, ResponseCache
 from gateway.cache.streams import ReplayStream
 from gateway.config import ModelRoute, Settings, TenantConfig
 from gateway.context import RequestContext
+from gateway.core.chunks import ChunkStream
 from gateway.disconnect import ClientDisconnected, unless_disconnected
 from gateway.doors.base import Door, Reply
 from gateway.errors import (
@@ -29,7 +30,7 @@ from gateway.event_stream import EventStreamResponse, StreamLimits, StreamOutcom
 from gateway.observability import CacheReport, log_request
 from gateway.params import ProviderParams, split_params
 from gateway.providers import Providers
-from gateway.providers.base import ChunkStream, UpstreamRequest
+from gateway.providers.base import UpstreamRequest
 
 RETRY_BACKOFF_SECONDS = 0.2
 
@@ -59,7 +60,9 @@ class CompletionService:
         chat = door.parse(raw_body)
         provider_params = split_params(chat.body)
         route = self.route_for(tenant, chat.model)
-        context = RequestContext.create(self._settings, tenant, route, door, chat, request.scope)
+        context = RequestContext.create(
+            self._settings, tenant, route, door.name, door.id_prefix, chat, request.scope
+        )
         request.state.context = context  # for the error log, should anything fail now
         cache = self._cache.ticket(context, chat.body, request.headers.get("cache-control"))
         served_by, chunks = await self._answer(request, context, provider_params, cache)

@@ -11,7 +11,7 @@ from typing import Any
 
 from gateway.cache_keys import CacheKeys, compute_cache_keys
 from gateway.config import ModelRoute, Settings, TenantConfig
-from gateway.doors.base import ChatRequest, Door
+from gateway.core.request import ChatRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +40,8 @@ class RequestContext:
         settings: Settings,
         tenant: TenantConfig,
         route: ModelRoute,
-        door: Door,
+        door: str,
+        id_prefix: str,
         chat: ChatRequest,
         scope: Mapping[str, Any],
     ) -> RequestContext:
@@ -54,8 +55,8 @@ class RequestContext:
             lambda_deadline = now + remaining_ms() / 1000 - settings.deadline_margin_seconds
             deadline = min(deadline, lambda_deadline)
         return cls(
-            request_id=door.id_prefix + secrets.token_hex(12),
-            door=door.name,
+            request_id=id_prefix + secrets.token_hex(12),
+            door=door,
             created=int(time.time()),
             started=now,
             deadline=deadline,

@@ -18,11 +18,11 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from gateway.core.chunks import ChunkStream, Usage
 from gateway.disconnect import wait_for_disconnect
 from gateway.doors.base import StreamFormat
 from gateway.errors import (
@@ -32,7 +32,6 @@ from gateway.errors import (
     UpstreamTimeout,
     idle_message,
 )
-from gateway.providers.base import ChunkStream
 
 log = logging.getLogger(__name__)
 _MAX_COALESCED_BYTES = 64 * 1024
@@ -59,7 +58,7 @@ class StreamOutcome:
     first_chunk_at: float | None
     ended_at: float
     chunks: int
-    usage: dict[str, Any] | None
+    usage: Usage | None
 
 
 class EventStreamResponse(Response):

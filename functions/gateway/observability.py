@@ -20,6 +20,7 @@ from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 from gateway.config import ModelRoute
 from gateway.context import RequestContext
+from gateway.core.chunks import Usage
 from gateway.errors import GatewayError
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or "llm-gateway"
@@ -61,7 +62,7 @@ def log_request(
     error: GatewayError | None = None,
     first_chunk_at: float | None = None,
     chunks: int = 0,
-    usage: dict[str, Any] | None = None,
+    usage: Usage | None = None,
     disconnected: bool = False,
     cache: CacheReport | None = None,
 ) -> None:
@@ -116,7 +117,7 @@ def _emit_metrics(
     ttft_ms: float | None,
     stream_ms: float | None,
     cache: CacheReport | None,
-    usage: dict[str, Any] | None,
+    usage: Usage | None,
 ) -> None:
     metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
     if cache is not None:
@@ -139,7 +140,7 @@ def _emit_metrics(
             metric.add_dimension(name="ErrorType", value=error.code or "unknown")
 
 
-def _add_cache_metrics(cache: CacheReport, usage: dict[str, Any] | None) -> None:
+def _add_cache_metrics(cache: CacheReport, usage: Usage | None) -> None:
     if cache.status == "hit":
         metrics.add_metric(name="CacheHits", unit=MetricUnit.Count, value=1)
         tokens = (usage or {}).get("total_tokens")

@@ -13,7 +13,8 @@ from typing import Any
 
 import orjson
 
-from gateway.providers.base import Chunk
+from gateway.core.chunk_shape import is_chunk
+from gateway.core.chunks import Chunk
 
 FORMAT = 1
 MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024
@@ -28,7 +29,7 @@ class CachedAnswer:
     model: str
     """The route that produced the answer (a fallback, perhaps)."""
     chunks: list[Chunk]
-    """Provider chunks, normalized (see `gateway.providers.base`), ready to be framed."""
+    """Chunks as the provider sent them (see `gateway.core.chunks`), ready to be framed."""
 
 
 def encode(key: bytes, model: str, chunks: list[bytes]) -> bytes:
@@ -57,16 +58,7 @@ def decode(key: bytes, data: bytes) -> CachedAnswer:
     model, chunks = value.get("model"), value.get("chunks")
     if not isinstance(model, str) or not isinstance(chunks, list) or not chunks:
         raise CorruptEntry("no model or no chunks")
-    if not all(_well_formed(chunk) for chunk in chunks):
+    # What the stream formats and the collector rely on, as for a provider's chunks.
+    if not all(is_chunk(chunk) for chunk in chunks):
         raise CorruptEntry("a chunk of the wrong shape")
     return CachedAnswer(model, chunks)
-
-
-def _well_formed(chunk: object) -> bool:
-    """What the stream formats and the collector rely on (they reject anything else)."""
-    if not isinstance(chunk, dict) or not isinstance(chunk.get("choices"), list):
-        return False
-    return all(
-        isinstance(choice, dict) and isinstance(choice.get("delta", {}), dict)
-        for choice in chunk["choices"]
-    )

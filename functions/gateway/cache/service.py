@@ -18,8 +18,8 @@ from gateway.cache.streams import RecordingStream
 from gateway.cache_keys import response_cache_key
 from gateway.config import Settings
 from gateway.context import RequestContext
+from gateway.core.chunks import ChunkStream
 from gateway.observability import CacheReport, logger
-from gateway.providers.base import ChunkStream
 
 RECORDING_LIMIT_FACTOR = 32
 """A recording is dropped beyond this many times the store's entry limit (uncompressed

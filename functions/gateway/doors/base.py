@@ -7,24 +7,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from starlette.responses import Response
 
+from gateway.core.request import ChatRequest
+
 if TYPE_CHECKING:
     from gateway.aggregate import CompletionBuilder
+    from gateway.core.chunks import Chunk, Usage
     from gateway.errors import GatewayError
-    from gateway.providers.base import Chunk
-
-
-@dataclass(frozen=True, slots=True)
-class ChatRequest:
-    """The one internal request: a validated OpenAI chat-completions body.
-
-    `body` is what the cache keys are computed from and what providers are sent (after
-    `gateway.params` has split it); `stream` and `include_usage` say how the door delivers.
-    """
-
-    body: dict[str, Any]
-    model: str
-    stream: bool
-    include_usage: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +36,7 @@ class StreamFormat(Protocol):
     """Written while the provider is silent, so proxies keep the connection."""
     chunks: int
     """Events framed so far (for the request log)."""
-    usage: dict[str, Any] | None
+    usage: Usage | None
     """The usage the provider reported, once it has."""
 
     def frame(self, chunk: Chunk) -> bytes | None:

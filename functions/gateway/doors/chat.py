@@ -12,9 +12,10 @@ import orjson
 from starlette.responses import Response
 
 from gateway.aggregate import CompletionBuilder
-from gateway.doors.base import ChatRequest, Reply
+from gateway.core.chunks import Chunk, Usage
+from gateway.core.request import ChatRequest
+from gateway.doors.base import Reply
 from gateway.errors import GatewayError
-from gateway.providers.base import Chunk
 from gateway.schema import parse_chat_request
 
 DONE = b"data: [DONE]\n\n"
@@ -61,7 +62,7 @@ class ChunkFramer:
         self._include_usage = include_usage
         self.role_sent = False
         self.finish_reason: str | None = None
-        self.usage: dict[str, Any] | None = None
+        self.usage: Usage | None = None
         self.chunks = 0
 
     def frame(self, chunk: Chunk) -> bytes | None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.aggregate import CompletionBuilder
-from gateway.doors.base import ChatRequest, Reply
+from gateway.core.request import ChatRequest
+from gateway.doors.base import Reply
 from gateway.doors.messages_errors import error_response
 from gateway.doors.messages_events import MessageEvents, render_message
 from gateway.doors.messages_request import estimate_input_tokens, translate

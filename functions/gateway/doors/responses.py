@@ -15,7 +15,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from gateway.aggregate import CompletionBuilder
-from gateway.doors.base import ChatRequest, Reply
+from gateway.core.request import ChatRequest
+from gateway.doors.base import Reply
 from gateway.doors.chat import openai_error_response
 from gateway.doors.responses_events import ResponseEvents, render_response
 from gateway.doors.responses_request import ResponsesTurn, translate

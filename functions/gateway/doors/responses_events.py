@@ -18,10 +18,10 @@ from typing import Any
 import orjson
 
 from gateway.aggregate import CompletionBuilder
+from gateway.core.chunks import Chunk, TextField, ToolCallDelta, Usage
 from gateway.doors.base import Reply
 from gateway.doors.responses_request import ResponsesTurn
 from gateway.errors import GatewayError, UpstreamFailed, UpstreamRateLimited
-from gateway.providers.base import Chunk
 
 KEEPALIVE = b": keep-alive\n\n"
 
@@ -37,6 +37,12 @@ _PART: dict[str, tuple[dict[str, Any], str]] = {
     "refusal": ({"type": "refusal"}, "refusal"),
     "reasoning_text": ({"type": "reasoning_text"}, "text"),
 }
+_PART_KINDS: dict[TextField, str] = {
+    "reasoning_content": "reasoning_text",
+    "content": "output_text",
+    "refusal": "refusal",
+}
+"""The content part each text field of a delta streams into, in the order they start."""
 _EVENT = {
     "output_text": "response.output_text",
     "refusal": "response.refusal",
@@ -44,7 +50,7 @@ _EVENT = {
 }
 
 
-def response_usage(usage: dict[str, Any] | None) -> dict[str, Any] | None:
+def response_usage(usage: Usage | None) -> dict[str, Any] | None:
     """Chat usage (`prompt_tokens`, ...) in the Responses shape (`input_tokens`, ...)."""
     if usage is None:
         return None
@@ -66,7 +72,7 @@ def response_object(
     turn: ResponsesTurn,
     status: str,
     output: list[dict[str, Any]],
-    usage: dict[str, Any] | None = None,
+    usage: Usage | None = None,
     error: GatewayError | None = None,
     finish_reason: str | None = None,
 ) -> dict[str, Any]:
@@ -194,7 +200,7 @@ class ResponseEvents:
         """The open function calls, by the provider's tool-call index."""
         self._closed_calls: set[int] = set()
         self.finish_reason: str | None = None
-        self.usage: dict[str, Any] | None = None
+        self.usage: Usage | None = None
         self.chunks = 0
         self.final: dict[str, Any] | None = None
 
@@ -214,23 +220,15 @@ class ResponseEvents:
         )
 
     def frame(self, chunk: Chunk) -> bytes | None:
-        choices = chunk.get("choices")
-        if not isinstance(choices, list):
-            raise UpstreamFailed("The provider sent a chunk of the wrong shape.")
+        """Chunks are well formed (`core.chunk_shape`): no checks here."""
         if chunk.get("usage") is not None:
             self.usage = chunk["usage"]
         out = self._start()
-        for choice in choices:
-            if not isinstance(choice, dict) or not isinstance(choice.get("delta") or {}, dict):
-                raise UpstreamFailed("The provider sent a chunk of the wrong shape.")
+        for choice in chunk["choices"]:
             delta = choice.get("delta") or {}
-            for field, kind in (
-                ("reasoning_content", "reasoning_text"),
-                ("content", "output_text"),
-                ("refusal", "refusal"),
-            ):
+            for field, kind in _PART_KINDS.items():
                 piece = delta.get(field)
-                if isinstance(piece, str) and piece:
+                if piece:
                     out += self._text_piece(kind, piece)
             for fragment in delta.get("tool_calls") or ():
                 out += self._call_fragment(fragment)
@@ -306,12 +304,10 @@ class ResponseEvents:
             "response.content_part.done", {**where, "part": part}
         )
 
-    def _call_fragment(self, fragment: object) -> bytes:
-        if not isinstance(fragment, dict):
-            raise UpstreamFailed("The provider sent a tool call of the wrong shape.")
+    def _call_fragment(self, fragment: ToolCallDelta) -> bytes:
         function = fragment.get("function") or {}
         key = fragment.get("index")
-        if not isinstance(key, int):
+        if key is None:
             key = len(self._calls) + len(self._closed_calls) if fragment.get("id") else 0
         out = b""
         call = self._calls.get(key)

@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.doors.base import ChatRequest
+from gateway.core.request import ChatRequest
 from gateway.errors import InvalidRequest
 from gateway.observability import bounded_names
 from gateway.schema import parse_chat_request
