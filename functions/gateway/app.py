@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if (settings.responses_store_url or "").startswith("dynamodb://"):
         # A shared store's client is built at start, as the cache's is, so that under
         # SnapStart it is in the snapshot; the embedded default opens on first use.
-        from gateway.doors.responses_cache_store import open_response_state
+        from gateway.doors.responses_state import open_response_state
 
         app.state.responses = open_response_state(settings.responses_store_url, settings.hash_key)
     if settings.cors_origins:

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.aggregate import collect
+from gateway.cache.report import CacheReport
 from gateway.cache.service import CacheTicket, ResponseCache
 from gateway.cache.streams import ReplayStream
 from gateway.config import ModelRoute, Settings, TenantConfig
@@ -27,7 +28,7 @@ from gateway.errors import (
     UpstreamTimeout,
 )
 from gateway.event_stream import EventStreamResponse, StreamLimits, StreamOutcome
-from gateway.observability import CacheReport, log_request
+from gateway.observability import log_request, log_store_failure
 from gateway.params import ProviderParams, split_params
 from gateway.providers import Providers
 from gateway.providers.base import UpstreamRequest
@@ -39,7 +40,7 @@ class CompletionService:
     def __init__(self, settings: Settings, providers: Providers) -> None:
         self._settings = settings
         self._providers = providers
-        self._cache = ResponseCache(settings)
+        self._cache = ResponseCache(settings, on_store_failure=log_store_failure)
 
     def models_for(self, tenant: TenantConfig) -> list[str]:
         return [name for name in self._settings.models if tenant.may_use(name)]
@@ -64,7 +65,7 @@ class CompletionService:
             self._settings, tenant, route, door.name, door.id_prefix, chat, request.scope
         )
         request.state.context = context  # for the error log, should anything fail now
-        cache = self._cache.ticket(context, chat.body, request.headers.get("cache-control"))
+        cache = self._cache.ticket(route, tenant, chat.body, request.headers.get("cache-control"))
         served_by, chunks = await self._answer(request, context, provider_params, cache)
         reply = Reply(context.request_id, context.created, served_by.name)
         headers = context.headers() if cache is None else context.headers() | cache.headers()
@@ -102,7 +103,7 @@ class CompletionService:
         headers = {k: v for k, v in request.headers.items() if k in forward}
         served_by, chunks = await self._open(context, params, headers)
         if cache is not None:
-            chunks = cache.record(chunks, served_by.name)
+            chunks = cache.record(chunks, served_by)
         return served_by, chunks
 
     async def _collect(

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
+from gateway.cache.report import CacheReport, StoreOperation
 from gateway.config import ModelRoute
 from gateway.context import RequestContext
 from gateway.core.chunks import Usage
@@ -33,24 +33,19 @@ METRICS_ENABLED = not is_metrics_disabled()
 _cold_start = True
 
 
-@dataclass(slots=True)
-class CacheReport:
-    """What the response cache did for one request: filled in by `gateway.cache` while the
-    request runs, written here when it ends."""
-
-    status: str
-    """`hit`, `miss` or `bypass` (`gateway.cache.policy.CacheStatus`)."""
-    errors: int = 0
-    """Store failures (each also logged as a warning when it happened)."""
-    too_large: bool = False
-    """A complete answer was not stored: over the store's entry limit."""
-
-
 def bounded_names(names: Iterable[object], most: int = 20, length: int = 64) -> list[str]:
     """Names a tenant chose (fields, tool types), bounded for a log line: a request may
     hold megabytes of them, a log record should not."""
     shown = sorted({str(name)[:length] for name in names})
     return shown[:most] + ([f"... {len(shown) - most} more"] if len(shown) > most else [])
+
+
+def log_store_failure(operation: StoreOperation, error: Exception) -> None:
+    """A response-cache store failed (the request goes on): a warning, when it happens."""
+    logger.warning(
+        "response cache unavailable",
+        extra={"operation": operation, "error_type": type(error).__name__, "error": str(error)},
+    )
 
 
 def log_request(

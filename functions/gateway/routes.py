@@ -153,7 +153,7 @@ def _response_state(request: Request) -> ResponseState | None:
     when a Responses request needs it (cold start)."""
     app_state = request.app.state
     if not hasattr(app_state, "responses"):
-        from gateway.doors.responses_cache_store import open_response_state
+        from gateway.doors.responses_state import open_response_state
 
         settings: Settings = app_state.settings
         app_state.responses = open_response_state(settings.responses_store_url, settings.hash_key)
