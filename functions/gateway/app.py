@@ -31,10 +31,10 @@ from mangum import Mangum
 from gateway.completions import CompletionService
 from gateway.config import Settings
 from gateway.config_source import load_environment
+from gateway.endpoints import router
 from gateway.http_errors import install_error_handlers
 from gateway.openapi import openapi_schema
 from gateway.providers import Providers
-from gateway.routes import router
 from gateway.tenants import KeyStore
 
 

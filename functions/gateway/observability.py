@@ -74,8 +74,8 @@ def log_request(
         fields |= {
             "request_id": context.request_id,
             "lambda_request_id": context.lambda_request_id,
-            "tenant_id_hash": context.cache_keys.tenant_id_hex,
-            "context_hash": context.cache_keys.context_hex,
+            "tenant_id_hash": context.hashes.tenant_id_hex,
+            "context_hash": context.hashes.context_hex,
             "model": context.route.name,
             "duration_ms": duration_ms,
         }

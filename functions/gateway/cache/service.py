@@ -14,10 +14,10 @@ from functools import partial
 from typing import Any
 
 from gateway.cache.entry import CachedAnswer, decode, encode
+from gateway.cache.key import response_cache_key
 from gateway.cache.policy import Decision, caches_anything, decide
 from gateway.cache.report import CacheReport, StoreFailed, StoreOperation
 from gateway.cache.streams import RecordingStream
-from gateway.cache_keys import response_cache_key
 from gateway.config import ModelRoute, Settings, TenantConfig
 from gateway.core.chunks import ChunkStream
 from gateway.storage.backends import open_store
