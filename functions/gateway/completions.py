@@ -11,7 +11,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway.aggregate import collect
+from gateway.aggregate import CompletionBuilder, collect
 from gateway.cache.report import CacheReport
 from gateway.cache.service import CacheTicket, ResponseCache
 from gateway.cache.streams import ReplayStream
@@ -19,7 +19,7 @@ from gateway.config import ModelRoute, Settings, TenantConfig
 from gateway.context import RequestContext
 from gateway.core.chunks import ChunkStream
 from gateway.disconnect import ClientDisconnected, unless_disconnected
-from gateway.doors.base import Door, Reply
+from gateway.doors.base import Door, Keep, Reply, RequestT
 from gateway.errors import (
     GatewayError,
     ModelNotFound,
@@ -28,7 +28,7 @@ from gateway.errors import (
     UpstreamTimeout,
 )
 from gateway.event_stream import EventStreamResponse, StreamLimits, StreamOutcome
-from gateway.observability import log_request, log_store_failure
+from gateway.observability import log_left_out, log_request, log_store_failure
 from gateway.params import ProviderParams, split_params
 from gateway.providers import Providers
 from gateway.providers.base import UpstreamRequest
@@ -56,9 +56,19 @@ class CompletionService:
         return route
 
     async def complete(
-        self, request: Request, tenant: TenantConfig, door: Door, raw_body: object
+        self,
+        request: Request,
+        tenant: TenantConfig,
+        door: Door[RequestT],
+        raw_body: object,
+        keep: Keep[RequestT] | None = None,
     ) -> Response:
+        """Serve `raw_body` through `door`; `keep`, if given, gets the finished response
+        body before its last byte (streamed) or before it is sent (not streamed)."""
         chat = door.parse(raw_body)
+        if chat.left_out:
+            log_left_out(door.name, chat.left_out)
+        keep_body = None if keep is None else partial(keep, chat)
         provider_params = split_params(chat.body)
         route = self.route_for(tenant, chat.model)
         context = RequestContext.create(
@@ -81,10 +91,15 @@ class CompletionService:
                 ),
                 headers,
                 on_complete=partial(_log_stream, context, served_by, report),
+                keep=keep_body,
             )
-        return await self._collect(
-            request, context, served_by, door, chunks, reply, headers, report
-        )
+        builder = await self._collect(request, context, served_by, chunks, report)
+        if builder is None:
+            return Response(status_code=499)  # nobody is left to read it
+        body = door.render(builder, reply, chat)
+        if keep_body is not None:
+            await keep_body(body)
+        return Response(orjson.dumps(body), media_type="application/json", headers=headers)
 
     async def _answer(
         self,
@@ -111,12 +126,10 @@ class CompletionService:
         request: Request,
         context: RequestContext,
         served_by: ModelRoute,
-        door: Door,
         chunks: ChunkStream,
-        reply: Reply,
-        headers: dict[str, str],
         cache: CacheReport | None,
-    ) -> Response:
+    ) -> CompletionBuilder | None:
+        """The whole answer, collected and logged; None when the client left first."""
         loop = asyncio.get_running_loop()
         try:
             builder = await unless_disconnected(
@@ -135,15 +148,11 @@ class CompletionService:
                 disconnected=True,
                 cache=cache,
             )
-            return Response(status_code=499)  # nobody is left to read it
+            return None
         log_request(
             context, served_by, status=200, ended_at=loop.time(), usage=builder.usage, cache=cache
         )
-        return Response(
-            orjson.dumps(door.render(builder, reply)),
-            media_type="application/json",
-            headers=headers,
-        )
+        return builder
 
     async def _open(
         self, context: RequestContext, params: ProviderParams, headers: dict[str, str]

@@ -18,6 +18,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -35,10 +36,6 @@ from gateway.errors import (
 
 log = logging.getLogger(__name__)
 _MAX_COALESCED_BYTES = 64 * 1024
-
-
-def _never() -> bool:
-    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +68,9 @@ class EventStreamResponse(Response):
         limits: StreamLimits,
         headers: dict[str, str],
         on_complete: Callable[[StreamOutcome], None],
+        keep: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
     ) -> None:
+        """`keep`, if given, gets the format's final body before the last byte."""
         self.status_code = 200
         self.background = None
         self.init_headers({**headers, "cache-control": "no-cache", "x-accel-buffering": "no"})
@@ -79,9 +78,10 @@ class EventStreamResponse(Response):
         self._framer = framer
         self._limits = limits
         self._on_complete = on_complete
+        self._keep = keep
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await _StreamRun(self._chunks, self._framer, self._limits, send).run(
+        await _StreamRun(self._chunks, self._framer, self._limits, self._keep, send).run(
             receive, self.raw_headers, self._on_complete
         )
 
@@ -90,13 +90,19 @@ class _StreamRun:
     """The state of one streaming response while it runs."""
 
     def __init__(
-        self, chunks: ChunkStream, framer: StreamFormat, limits: StreamLimits, send: Send
+        self,
+        chunks: ChunkStream,
+        framer: StreamFormat,
+        limits: StreamLimits,
+        keep: Callable[[dict[str, Any]], Awaitable[None]] | None,
+        send: Send,
     ) -> None:
         self._loop = asyncio.get_running_loop()
         self._task = asyncio.current_task()
         self._chunks = chunks
         self._framer = framer
         self._limits = limits
+        self._keep = keep
         self._send = send
         self._lock = asyncio.Lock()
         self._ending: GatewayError | None = None
@@ -161,7 +167,7 @@ class _StreamRun:
         # never holds an event back (whatever is pending goes out as soon as the next
         # chunk is not already in hand, even if that chunk frames no event of its own),
         # it only saves a write per event in a burst.
-        ready: Callable[[], bool] = getattr(self._chunks, "ready", _never)
+        ready = self._chunks.ready
         pending = self._pending
         try:
             try:
@@ -177,9 +183,7 @@ class _StreamRun:
                     if pending and not (ready() and self._pending_bytes < _MAX_COALESCED_BYTES):
                         await self._write(b"")
                 self._closing = True
-                finish = getattr(framer, "finish", None)
-                if finish is not None:  # work that must be done before the last byte
-                    await self._finish_in_time(finish)
+                await self._finish_in_time()
                 ending = framer.ending()
                 self._report(None)
                 await self._write(ending, more_body=False)
@@ -204,12 +208,16 @@ class _StreamRun:
             await self._finish_with(internal)
             return internal
 
-    async def _finish_in_time(self, finish: Callable[[], Awaitable[None]]) -> None:
-        """`finish()` within the stream's deadline: past it, the stream's ending matters
-        more than the work (Lambda would cut the response off)."""
+    async def _finish_in_time(self) -> None:
+        """The work that must be done before the last byte (the format's `finish()`, then
+        keeping its final body), within the stream's deadline: past it, the stream's
+        ending matters more than the work (Lambda would cut the response off)."""
+        framer = self._framer
         try:
             async with asyncio.timeout_at(self._limits.deadline):
-                await finish()
+                await framer.finish()
+                if self._keep is not None and framer.final is not None:
+                    await self._keep(framer.final)
         except TimeoutError:
             log.warning("work before the stream's end did not finish by its deadline")
 

@@ -40,6 +40,11 @@ def bounded_names(names: Iterable[object], most: int = 20, length: int = 64) -> 
     return shown[:most] + ([f"... {len(shown) - most} more"] if len(shown) > most else [])
 
 
+def log_left_out(door: str, names: Iterable[str]) -> None:
+    """What a door left out of a request because no route can honour it: once a request."""
+    logger.info("fields left out", extra={"door": door, "left_out": bounded_names(names)})
+
+
 def log_store_failure(operation: StoreOperation, error: Exception) -> None:
     """A response-cache store failed (the request goes on): a warning, when it happens."""
     logger.warning(

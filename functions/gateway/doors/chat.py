@@ -14,7 +14,7 @@ from starlette.responses import Response
 from gateway.aggregate import CompletionBuilder
 from gateway.core.chunks import Chunk, Usage
 from gateway.core.request import ChatRequest
-from gateway.doors.base import Reply
+from gateway.doors.base import Door, Reply, StreamFormat
 from gateway.errors import GatewayError
 from gateway.schema import parse_chat_request
 
@@ -37,7 +37,7 @@ def openai_error_response(error: GatewayError) -> Response:
     )
 
 
-class ChunkFramer:
+class ChunkFramer(StreamFormat):
     """Checks and frames one stream's chunks, and writes its proper ending.
 
     It guarantees what clients rely on whatever the provider sent: the first delta has
@@ -98,7 +98,7 @@ class ChunkFramer:
     error = staticmethod(error_event)
 
 
-class ChatCompletionsDoor:
+class ChatCompletionsDoor(Door[ChatRequest]):
     """`POST /v1/chat/completions`: the internal request is this door's own body."""
 
     name = "chat.completions"
@@ -118,7 +118,9 @@ class ChatCompletionsDoor:
     def stream_format(self, reply: Reply, request: ChatRequest) -> ChunkFramer:
         return ChunkFramer(reply, request.include_usage)
 
-    def render(self, builder: CompletionBuilder, reply: Reply) -> dict[str, Any]:
+    def render(
+        self, builder: CompletionBuilder, reply: Reply, request: ChatRequest
+    ) -> dict[str, Any]:
         return builder.completion(reply.id, reply.created, reply.model)
 
     error_response = staticmethod(openai_error_response)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from gateway.core.chunks import Chunk, TextField, ToolCallDelta, Usage
+from gateway.doors.base import StreamFormat
 from gateway.doors.messages_errors import error_event
 from gateway.errors import UpstreamFailed
 
@@ -82,7 +83,7 @@ def tool_use_id(call_id: object) -> str:
     return call_id if isinstance(call_id, str) and call_id else "toolu_" + secrets.token_hex(12)
 
 
-class MessageEvents:
+class MessageEvents(StreamFormat):
     """Turns one stream's chunks into Messages events (the door's `StreamFormat`)."""
 
     __slots__ = (

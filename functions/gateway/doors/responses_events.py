@@ -12,21 +12,17 @@ together, so a provider may interleave their argument fragments.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
 
 from gateway.aggregate import CompletionBuilder
 from gateway.core.chunks import Chunk, TextField, ToolCallDelta, Usage
-from gateway.doors.base import Reply
+from gateway.doors.base import Reply, StreamFormat
 from gateway.doors.responses_request import ResponsesTurn
 from gateway.errors import GatewayError, UpstreamFailed, UpstreamRateLimited
 
 KEEPALIVE = b": keep-alive\n\n"
-
-Keep = Callable[[dict[str, Any]], Awaitable[None]]
-"""Keeps a finished response object (in the store)."""
 
 _INCOMPLETE = {"length": "max_output_tokens", "content_filter": "content_filter"}
 """Chat finish reasons that make a response `incomplete`, and the reason it reports."""
@@ -175,20 +171,18 @@ class _Item:
         """The open part's text (or a call's arguments) so far."""
 
 
-class ResponseEvents:
-    """Frames one stream's chunks as Responses API events (a `StreamFormat`).
+class ResponseEvents(StreamFormat):
+    """Frames one stream's chunks as Responses API events.
 
     Every event is `event: <type>` plus `data: {"type", "sequence_number", ...}`. Once
-    the provider has finished, the final response object is in `final` and handed to
-    `keep`, if given (the store).
+    the provider has finished (`finish()`), the final response object is in `final`.
     """
 
     keepalive = KEEPALIVE
 
-    def __init__(self, reply: Reply, turn: ResponsesTurn, keep: Keep | None = None) -> None:
+    def __init__(self, reply: Reply, turn: ResponsesTurn) -> None:
         self._reply = reply
         self._turn = turn
-        self._keep = keep
         self._last: bytes | None = None
         self._suffix = reply.id.removeprefix("resp_")
         self._sequence = 0
@@ -370,11 +364,8 @@ class ResponseEvents:
         return self._close_text(status) + self._close_calls(status)
 
     async def finish(self) -> None:
-        """The provider has finished: build the last events, and keep the final response
-        (when there is a store) before the last byte is written."""
+        """The provider has finished: build the last events, and with them `final`."""
         self._last = self._last_events()
-        if self._keep is not None and self.final is not None:
-            await self._keep(self.final)
 
     def ending(self) -> bytes:
         return self._last if self._last is not None else self._last_events()
