@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from functools import partial
 
 import orjson
@@ -13,7 +14,7 @@ from starlette.responses import Response
 
 from gateway.aggregate import CompletionBuilder, collect
 from gateway.cache.report import CacheReport
-from gateway.cache.service import CacheTicket, ResponseCache
+from gateway.cache.service import CacheTicket, Clock, ResponseCache
 from gateway.cache.streams import ReplayStream
 from gateway.config import ModelRoute, Settings, TenantConfig
 from gateway.context import RequestContext
@@ -37,10 +38,10 @@ RETRY_BACKOFF_SECONDS = 0.2
 
 
 class CompletionService:
-    def __init__(self, settings: Settings, providers: Providers) -> None:
+    def __init__(self, settings: Settings, providers: Providers, clock: Clock = time.time) -> None:
         self._settings = settings
         self._providers = providers
-        self._cache = ResponseCache(settings, on_store_failure=log_store_failure)
+        self._cache = ResponseCache(settings, log_store_failure, clock)
 
     def models_for(self, tenant: TenantConfig) -> list[str]:
         return [name for name in self._settings.models if tenant.may_use(name)]
