@@ -29,7 +29,7 @@ class CompletionBuilder:
         self.extra: dict[str, Any] = {}
 
     def add(self, chunk: Chunk) -> None:
-        """Chunks are well formed (`providers.chunk_shape`): no checks here."""
+        """Chunks are well formed (`core.chunk_shape`): no checks here."""
         if chunk.get("usage") is not None:
             self.usage = chunk["usage"]
         if chunk.get("system_fingerprint"):

@@ -119,7 +119,7 @@ class MessageEvents(StreamFormat):
         self.chunks = 0
 
     def frame(self, chunk: Chunk) -> bytes | None:
-        """Chunks are well formed (`providers.chunk_shape`): no checks here."""
+        """Chunks are well formed (`core.chunk_shape`): no checks here."""
         if chunk.get("usage") is not None:
             self.usage = chunk["usage"]
         out = b"" if self._started else self._start()
