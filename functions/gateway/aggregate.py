@@ -9,14 +9,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from gateway.core.chunks import TEXT_FIELDS, Chunk, ChunkStream, Delta, Usage
 from gateway.errors import (
     DEADLINE_MESSAGE,
     UpstreamTimeout,
     idle_message,
 )
-from gateway.providers.base import Chunk, ChunkStream
-
-_TEXT_FIELDS = ("content", "reasoning_content", "refusal")
 
 
 class CompletionBuilder:
@@ -27,11 +25,11 @@ class CompletionBuilder:
         self._tool_calls: dict[int, dict[str, Any]] = {}
         self._logprobs: list[Any] = []
         self.finish_reason: str | None = None
-        self.usage: dict[str, Any] | None = None
+        self.usage: Usage | None = None
         self.extra: dict[str, Any] = {}
 
     def add(self, chunk: Chunk) -> None:
-        """Chunks are well formed (`providers.chunk_shape`): no checks here."""
+        """Chunks are well formed (`core.chunk_shape`): no checks here."""
         if chunk.get("usage") is not None:
             self.usage = chunk["usage"]
         if chunk.get("system_fingerprint"):
@@ -44,8 +42,8 @@ class CompletionBuilder:
             if isinstance(logprobs, dict) and isinstance(logprobs.get("content"), list):
                 self._logprobs.extend(logprobs["content"])
 
-    def _add_delta(self, delta: dict[str, Any]) -> None:
-        for name in _TEXT_FIELDS:
+    def _add_delta(self, delta: Delta) -> None:
+        for name in TEXT_FIELDS:
             piece = delta.get(name)
             if isinstance(piece, str):
                 self._text.setdefault(name, []).append(piece)

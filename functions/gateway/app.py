@@ -15,6 +15,7 @@ import gc
 gc.disable()
 
 import os
+import time
 
 # As it builds its first model, pydantic reads every installed distribution's entry points
 # looking for plugins (observability hooks into validation); the gateway uses none. That
@@ -28,19 +29,21 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from mangum import Mangum
 
+from gateway.cache.service import Clock
 from gateway.completions import CompletionService
 from gateway.config import Settings
 from gateway.config_source import load_environment
+from gateway.endpoints import router
 from gateway.http_errors import install_error_handlers
 from gateway.openapi import openapi_schema
 from gateway.providers import Providers
-from gateway.routes import router
 from gateway.tenants import KeyStore
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, clock: Clock = time.time) -> FastAPI:
     """The app for `settings`; by default read from the environment and, if one is named,
-    an SSM parameter or secret (a failure there stops the start: fail fast)."""
+    an SSM parameter or secret (a failure there stops the start: fail fast). `clock` dates
+    cached answers (tests move it instead of waiting)."""
     settings = settings or Settings.from_env(load_environment(os.environ))
     providers = Providers(settings)
 
@@ -59,11 +62,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     prepare_before_snapshot(providers, settings)
     app.state.settings = settings
     app.state.keys = KeyStore(settings.tenants)
-    app.state.service = CompletionService(settings, providers)
+    app.state.service = CompletionService(settings, providers, clock)
     if (settings.responses_store_url or "").startswith("dynamodb://"):
         # A shared store's client is built at start, as the cache's is, so that under
         # SnapStart it is in the snapshot; the embedded default opens on first use.
-        from gateway.doors.responses_cache_store import open_response_state
+        from gateway.doors.responses_state import open_response_state
 
         app.state.responses = open_response_state(settings.responses_store_url, settings.hash_key)
     if settings.cors_origins:

@@ -5,19 +5,22 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from functools import partial
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway.aggregate import collect
-from gateway.cache.service import CacheTicket, ResponseCache
+from gateway.aggregate import CompletionBuilder, collect
+from gateway.cache.report import CacheReport
+from gateway.cache.service import CacheTicket, Clock, ResponseCache
 from gateway.cache.streams import ReplayStream
 from gateway.config import ModelRoute, Settings, TenantConfig
 from gateway.context import RequestContext
+from gateway.core.chunks import ChunkStream
 from gateway.disconnect import ClientDisconnected, unless_disconnected
-from gateway.doors.base import Door, Reply
+from gateway.doors.base import Door, Keep, Reply, RequestT
 from gateway.errors import (
     GatewayError,
     ModelNotFound,
@@ -26,19 +29,19 @@ from gateway.errors import (
     UpstreamTimeout,
 )
 from gateway.event_stream import EventStreamResponse, StreamLimits, StreamOutcome
-from gateway.observability import CacheReport, log_request
+from gateway.observability import log_left_out, log_request, log_store_failure
 from gateway.params import ProviderParams, split_params
 from gateway.providers import Providers
-from gateway.providers.base import ChunkStream, UpstreamRequest
+from gateway.providers.base import UpstreamRequest
 
 RETRY_BACKOFF_SECONDS = 0.2
 
 
 class CompletionService:
-    def __init__(self, settings: Settings, providers: Providers) -> None:
+    def __init__(self, settings: Settings, providers: Providers, clock: Clock = time.time) -> None:
         self._settings = settings
         self._providers = providers
-        self._cache = ResponseCache(settings)
+        self._cache = ResponseCache(settings, log_store_failure, clock)
 
     def models_for(self, tenant: TenantConfig) -> list[str]:
         return [name for name in self._settings.models if tenant.may_use(name)]
@@ -54,14 +57,26 @@ class CompletionService:
         return route
 
     async def complete(
-        self, request: Request, tenant: TenantConfig, door: Door, raw_body: object
+        self,
+        request: Request,
+        tenant: TenantConfig,
+        door: Door[RequestT],
+        raw_body: object,
+        keep: Keep[RequestT] | None = None,
     ) -> Response:
+        """Serve `raw_body` through `door`; `keep`, if given, gets the finished response
+        body before its last byte (streamed) or before it is sent (not streamed)."""
         chat = door.parse(raw_body)
+        if chat.left_out:
+            log_left_out(door.name, chat.left_out)
+        keep_body = None if keep is None else partial(keep, chat)
         provider_params = split_params(chat.body)
         route = self.route_for(tenant, chat.model)
-        context = RequestContext.create(self._settings, tenant, route, door, chat, request.scope)
+        context = RequestContext.create(
+            self._settings, tenant, route, door.name, door.id_prefix, chat, request.scope
+        )
         request.state.context = context  # for the error log, should anything fail now
-        cache = self._cache.ticket(context, chat.body, request.headers.get("cache-control"))
+        cache = self._cache.ticket(route, tenant, chat.body, request.headers.get("cache-control"))
         served_by, chunks = await self._answer(request, context, provider_params, cache)
         reply = Reply(context.request_id, context.created, served_by.name)
         headers = context.headers() if cache is None else context.headers() | cache.headers()
@@ -77,10 +92,15 @@ class CompletionService:
                 ),
                 headers,
                 on_complete=partial(_log_stream, context, served_by, report),
+                keep=keep_body,
             )
-        return await self._collect(
-            request, context, served_by, door, chunks, reply, headers, report
-        )
+        builder = await self._collect(request, context, served_by, chunks, report)
+        if builder is None:
+            return Response(status_code=499)  # nobody is left to read it
+        body = door.render(builder, reply, chat)
+        if keep_body is not None:
+            await keep_body(body)
+        return Response(orjson.dumps(body), media_type="application/json", headers=headers)
 
     async def _answer(
         self,
@@ -99,7 +119,7 @@ class CompletionService:
         headers = {k: v for k, v in request.headers.items() if k in forward}
         served_by, chunks = await self._open(context, params, headers)
         if cache is not None:
-            chunks = cache.record(chunks, served_by.name)
+            chunks = cache.record(chunks, served_by)
         return served_by, chunks
 
     async def _collect(
@@ -107,12 +127,10 @@ class CompletionService:
         request: Request,
         context: RequestContext,
         served_by: ModelRoute,
-        door: Door,
         chunks: ChunkStream,
-        reply: Reply,
-        headers: dict[str, str],
         cache: CacheReport | None,
-    ) -> Response:
+    ) -> CompletionBuilder | None:
+        """The whole answer, collected and logged; None when the client left first."""
         loop = asyncio.get_running_loop()
         try:
             builder = await unless_disconnected(
@@ -131,15 +149,11 @@ class CompletionService:
                 disconnected=True,
                 cache=cache,
             )
-            return Response(status_code=499)  # nobody is left to read it
+            return None
         log_request(
             context, served_by, status=200, ended_at=loop.time(), usage=builder.usage, cache=cache
         )
-        return Response(
-            orjson.dumps(door.render(builder, reply)),
-            media_type="application/json",
-            headers=headers,
-        )
+        return builder
 
     async def _open(
         self, context: RequestContext, params: ProviderParams, headers: dict[str, str]

@@ -108,7 +108,7 @@ class Settings:
     cache_ttl_seconds: int = 0
     """How long answers are cached unless a route says otherwise; 0: not cached."""
     cache_url: str = ""
-    """Where cached answers are kept (`gateway.cache.backends`); empty: a temp-dir file."""
+    """Where cached answers are kept (`gateway.storage.backends`); empty: a temp-dir file."""
     responses_store_url: str | None = ""
     """Where Responses API responses are kept, in the cache's URL syntax; None: nowhere."""
 

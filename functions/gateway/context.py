@@ -9,9 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.cache_keys import CacheKeys, compute_cache_keys
 from gateway.config import ModelRoute, Settings, TenantConfig
-from gateway.doors.base import ChatRequest, Door
+from gateway.core.request import ChatRequest
+from gateway.correlation import RequestHashes, request_hashes
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +27,8 @@ class RequestContext:
     """`loop.time()` by which the response must be complete."""
     tenant: TenantConfig
     route: ModelRoute
-    cache_keys: CacheKeys
+    hashes: RequestHashes
+    """The correlation hashes of the tenant and the request."""
     stream: bool
     include_usage: bool
     lambda_request_id: str | None
@@ -40,7 +41,8 @@ class RequestContext:
         settings: Settings,
         tenant: TenantConfig,
         route: ModelRoute,
-        door: Door,
+        door: str,
+        id_prefix: str,
         chat: ChatRequest,
         scope: Mapping[str, Any],
     ) -> RequestContext:
@@ -54,14 +56,14 @@ class RequestContext:
             lambda_deadline = now + remaining_ms() / 1000 - settings.deadline_margin_seconds
             deadline = min(deadline, lambda_deadline)
         return cls(
-            request_id=door.id_prefix + secrets.token_hex(12),
-            door=door.name,
+            request_id=id_prefix + secrets.token_hex(12),
+            door=door,
             created=int(time.time()),
             started=now,
             deadline=deadline,
             tenant=tenant,
             route=route,
-            cache_keys=compute_cache_keys(tenant.tenant_id, chat.body, settings.hash_key),
+            hashes=request_hashes(tenant.tenant_id, chat.body, settings.hash_key),
             stream=chat.stream,
             include_usage=chat.include_usage,
             lambda_request_id=getattr(lambda_context, "aws_request_id", None),
@@ -75,6 +77,6 @@ class RequestContext:
             return {"x-request-id": self.request_id}
         return {
             "x-request-id": self.request_id,
-            "x-gateway-tenant-hash": self.cache_keys.tenant_id_hex,
-            "x-gateway-context-hash": self.cache_keys.context_hex,
+            "x-gateway-tenant-hash": self.hashes.tenant_id_hex,
+            "x-gateway-context-hash": self.hashes.context_hex,
         }

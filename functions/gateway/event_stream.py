@@ -15,6 +15,8 @@ Timers are re-armed only when they fire, so the per-chunk path does no timer wor
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import enum
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -23,6 +25,7 @@ from typing import Any
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from gateway.core.chunks import ChunkStream, Usage
 from gateway.disconnect import wait_for_disconnect
 from gateway.doors.base import StreamFormat
 from gateway.errors import (
@@ -32,14 +35,9 @@ from gateway.errors import (
     UpstreamTimeout,
     idle_message,
 )
-from gateway.providers.base import ChunkStream
 
 log = logging.getLogger(__name__)
 _MAX_COALESCED_BYTES = 64 * 1024
-
-
-def _never() -> bool:
-    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +46,26 @@ class StreamLimits:
     idle_timeout_seconds: float
     deadline: float
     """`loop.time()` by which the stream must have ended."""
+
+
+class _State(enum.Enum):
+    STREAMING = enum.auto()
+    """Relaying chunks: a timer or a disconnect may interrupt it."""
+    INTERRUPTED = enum.auto()
+    """A timer or a disconnect cancelled the relay; `ended_by` says which."""
+    CLOSING = enum.auto()
+    """Writing the end (the ending, or an error event): nothing interrupts it any more."""
+    REPORTED = enum.auto()
+    """The outcome is handed over; at most the last write is left."""
+
+
+class _ClientGone:
+    """The client went away: a disconnect, or a write that failed."""
+
+
+CLIENT_GONE = _ClientGone()
+Ending = GatewayError | _ClientGone
+"""Why a stream ended, unless the provider finished it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +77,7 @@ class StreamOutcome:
     first_chunk_at: float | None
     ended_at: float
     chunks: int
-    usage: dict[str, Any] | None
+    usage: Usage | None
 
 
 class EventStreamResponse(Response):
@@ -72,7 +90,9 @@ class EventStreamResponse(Response):
         limits: StreamLimits,
         headers: dict[str, str],
         on_complete: Callable[[StreamOutcome], None],
+        keep: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
     ) -> None:
+        """`keep`, if given, gets the format's final body before the last byte."""
         self.status_code = 200
         self.background = None
         self.init_headers({**headers, "cache-control": "no-cache", "x-accel-buffering": "no"})
@@ -80,53 +100,63 @@ class EventStreamResponse(Response):
         self._framer = framer
         self._limits = limits
         self._on_complete = on_complete
+        self._keep = keep
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await _StreamRun(self._chunks, self._framer, self._limits, send).run(
-            receive, self.raw_headers, self._on_complete
+        run = _StreamRun(
+            self._chunks, self._framer, self._limits, self._keep, self._on_complete, send
         )
+        await run.run(receive, self.raw_headers)
 
 
 class _StreamRun:
-    """The state of one streaming response while it runs."""
+    """One streaming response while it runs: a state machine (`_State`) and, once the
+    stream ends other than by the provider finishing, what ended it (`ended_by`).
+
+    An interrupt (a timer, a disconnect) cancels the relaying task, the one way to stop
+    an `await` on a silent provider at no cost per chunk; `_pump` takes that cancellation
+    back (`uncancel`) only in state INTERRUPTED: any other is the server shutting down.
+    """
 
     def __init__(
-        self, chunks: ChunkStream, framer: StreamFormat, limits: StreamLimits, send: Send
+        self,
+        chunks: ChunkStream,
+        framer: StreamFormat,
+        limits: StreamLimits,
+        keep: Callable[[dict[str, Any]], Awaitable[None]] | None,
+        on_complete: Callable[[StreamOutcome], None],
+        send: Send,
     ) -> None:
         self._loop = asyncio.get_running_loop()
-        self._task = asyncio.current_task()
+        task = asyncio.current_task()
+        assert task is not None, "an ASGI response runs in a task"
+        self._task = task
         self._chunks = chunks
         self._framer = framer
         self._limits = limits
+        self._keep = keep
         self._send = send
         self._lock = asyncio.Lock()
-        self._ending: GatewayError | None = None
-        self._closing = False
-        self._disconnected = False
+        self._state = _State.STREAMING
+        self._ended_by: Ending | None = None
         self._last_upstream = self._last_write = self._loop.time()
         self._first_chunk_at: float | None = None
         self._keepalive_task: asyncio.Task[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._pending: list[bytes] = []
         self._pending_bytes = 0
-        self._on_complete: Callable[[StreamOutcome], None] | None = None
-
-    async def run(
-        self,
-        receive: Receive,
-        headers: list[tuple[bytes, bytes]],
-        on_complete: Callable[[StreamOutcome], None],
-    ) -> None:
-        error: GatewayError | None = None
         self._on_complete = on_complete
+
+    async def run(self, receive: Receive, headers: list[tuple[bytes, bytes]]) -> None:
         watcher = asyncio.create_task(self._watch_disconnect(receive))
         first_tick = min(self._limits.keepalive_seconds, self._limits.idle_timeout_seconds)
         self._timer = self._loop.call_later(first_tick, self._tick)
         deadline = self._loop.call_at(self._limits.deadline, self._on_deadline)
         try:
-            error = await self._pump(headers)
+            await self._pump(headers)
         finally:
-            self._closing = True
+            if self._state is _State.STREAMING or self._state is _State.INTERRUPTED:
+                self._state = _State.CLOSING
             deadline.cancel()
             if self._timer is not None:
                 self._timer.cancel()
@@ -134,35 +164,37 @@ class _StreamRun:
             if self._keepalive_task is not None:
                 self._keepalive_task.cancel()
             await self._chunks.aclose()
-            self._report(error)  # if the response did not end (a client gone, a shutdown)
+            self._report()  # if the response did not end (a client gone, a shutdown)
 
-    def _report(self, error: GatewayError | None) -> None:
+    def _report(self) -> None:
         """Hand the outcome (the request's log line and metrics) over, once. Called before
         the response's final message: on Lambda the environment may be frozen as soon as
         the response has ended, so nothing that matters may come after it."""
-        on_complete, self._on_complete = self._on_complete, None
-        if on_complete is not None:
-            on_complete(
-                StreamOutcome(
-                    error=error,
-                    disconnected=self._disconnected,
-                    first_chunk_at=self._first_chunk_at,
-                    ended_at=self._loop.time(),
-                    chunks=self._framer.chunks,
-                    usage=self._framer.usage,
-                )
+        if self._state is _State.REPORTED:
+            return
+        self._state = _State.REPORTED
+        ended_by = self._ended_by
+        self._on_complete(
+            StreamOutcome(
+                error=ended_by if isinstance(ended_by, GatewayError) else None,
+                disconnected=ended_by is CLIENT_GONE,
+                first_chunk_at=self._first_chunk_at,
+                ended_at=self._loop.time(),
+                chunks=self._framer.chunks,
+                usage=self._framer.usage,
             )
+        )
 
-    async def _pump(self, headers: list[tuple[bytes, bytes]]) -> GatewayError | None:
-        """Start the response and relay chunks until the end; returns the error the stream
-        ended with, if any. The start is inside, so that a deadline or a disconnect while
-        it is being sent ends the stream as at any other moment."""
+    async def _pump(self, headers: list[tuple[bytes, bytes]]) -> None:
+        """Start the response and relay chunks until the end. The start is inside, so
+        that a deadline or a disconnect while it is being sent ends the stream as at any
+        other moment."""
         framer = self._framer
         # Events the provider already delivered in one read are sent in one write: this
         # never holds an event back (whatever is pending goes out as soon as the next
         # chunk is not already in hand, even if that chunk frames no event of its own),
         # it only saves a write per event in a burst.
-        ready: Callable[[], bool] = getattr(self._chunks, "ready", _never)
+        ready = self._chunks.ready
         pending = self._pending
         try:
             try:
@@ -177,55 +209,52 @@ class _StreamRun:
                         self._pending_bytes += len(event)
                     if pending and not (ready() and self._pending_bytes < _MAX_COALESCED_BYTES):
                         await self._write(b"")
-                self._closing = True
-                finish = getattr(framer, "finish", None)
-                if finish is not None:  # work that must be done before the last byte
-                    await self._finish_in_time(finish)
+                self._state = _State.CLOSING
+                await self._finish_in_time()
                 ending = framer.ending()
-                self._report(None)
+                self._report()
                 await self._write(ending, more_body=False)
-                return None
             except asyncio.CancelledError:
-                if self._task is None or not (self._disconnected or self._ending):
+                if self._state is not _State.INTERRUPTED:
                     raise  # the server is shutting down
                 self._task.uncancel()
-                if self._disconnected:
-                    return None
-                assert self._ending is not None
-                raise self._ending from None
+                if isinstance(self._ended_by, GatewayError):
+                    raise self._ended_by from None
+                # The client is gone: nothing more to write.
         except GatewayError as error:
             await self._finish_with(error)
-            return error
         except OSError:
-            self._disconnected = True  # ASGI 2.4 servers report a gone client this way
-            return None
+            self._ended_by = CLIENT_GONE  # ASGI 2.4 servers report a gone client this way
         except Exception:
             log.exception("stream failed")
-            internal = InternalError("The gateway failed while streaming the response.")
-            await self._finish_with(internal)
-            return internal
+            await self._finish_with(
+                InternalError("The gateway failed while streaming the response.")
+            )
 
-    async def _finish_in_time(self, finish: Callable[[], Awaitable[None]]) -> None:
-        """`finish()` within the stream's deadline: past it, the stream's ending matters
-        more than the work (Lambda would cut the response off)."""
+    async def _finish_in_time(self) -> None:
+        """The work that must be done before the last byte (the format's `finish()`, then
+        keeping its final body), within the stream's deadline: past it, the stream's
+        ending matters more than the work (Lambda would cut the response off)."""
+        framer = self._framer
         try:
             async with asyncio.timeout_at(self._limits.deadline):
-                await finish()
+                await framer.finish()
+                if self._keep is not None and framer.final is not None:
+                    await self._keep(framer.final)
         except TimeoutError:
             log.warning("work before the stream's end did not finish by its deadline")
 
     async def _finish_with(self, error: GatewayError) -> None:
-        self._closing = True
+        self._state = _State.CLOSING
+        self._ended_by = error
         try:
             event = self._framer.error(error)
         except Exception:  # a bug in a door's error event: still end the body
             log.exception("stream failed while framing its error event")
             event = b""
-        self._report(error)
-        try:
+        self._report()
+        with contextlib.suppress(OSError):  # the client left: the outcome is reported
             await self._write(event, more_body=False)
-        except OSError:
-            self._disconnected = True
 
     async def _write(self, data: bytes, more_body: bool = True) -> None:
         """Write `data` after whatever is pending, in one message."""
@@ -243,17 +272,18 @@ class _StreamRun:
         try:
             await self._write(self._framer.keepalive)
         except OSError:
-            self._interrupt(disconnected=True)
+            self._interrupt(CLIENT_GONE)
 
     async def _watch_disconnect(self, receive: Receive) -> None:
         await wait_for_disconnect(receive)
-        self._interrupt(disconnected=True)
+        self._interrupt(CLIENT_GONE)
 
-    def _interrupt(self, error: GatewayError | None = None, disconnected: bool = False) -> None:
-        if self._closing or self._task is None or self._ending or self._disconnected:
+    def _interrupt(self, ending: Ending) -> None:
+        """End the relay with `ending`, if it is still relaying."""
+        if self._state is not _State.STREAMING:
             return
-        self._ending = error
-        self._disconnected = disconnected
+        self._state = _State.INTERRUPTED
+        self._ended_by = ending
         self._task.cancel()
 
     def _on_deadline(self) -> None:
@@ -261,7 +291,7 @@ class _StreamRun:
 
     def _tick(self) -> None:
         """Send a keep-alive if nothing was written for a while; end an idle stream."""
-        if self._closing:
+        if self._state is not _State.STREAMING:
             return
         now = self._loop.time()
         limits = self._limits

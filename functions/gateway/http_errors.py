@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -27,7 +28,7 @@ def error_response(request: Request, error: GatewayError) -> Response:
     log_request(
         context, status=error.status, ended_at=asyncio.get_running_loop().time(), error=error
     )
-    door: Door = getattr(request.state, "door", CHAT_COMPLETIONS)
+    door: Door[Any] = getattr(request.state, "door", CHAT_COMPLETIONS)
     return door.error_response(error)
 
 

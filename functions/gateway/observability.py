@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
+from gateway.cache.report import CacheReport, StoreOperation
 from gateway.config import ModelRoute
 from gateway.context import RequestContext
+from gateway.core.chunks import Usage
 from gateway.errors import GatewayError
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or "llm-gateway"
@@ -32,24 +33,24 @@ METRICS_ENABLED = not is_metrics_disabled()
 _cold_start = True
 
 
-@dataclass(slots=True)
-class CacheReport:
-    """What the response cache did for one request: filled in by `gateway.cache` while the
-    request runs, written here when it ends."""
-
-    status: str
-    """`hit`, `miss` or `bypass` (`gateway.cache.policy.CacheStatus`)."""
-    errors: int = 0
-    """Store failures (each also logged as a warning when it happened)."""
-    too_large: bool = False
-    """A complete answer was not stored: over the store's entry limit."""
-
-
 def bounded_names(names: Iterable[object], most: int = 20, length: int = 64) -> list[str]:
     """Names a tenant chose (fields, tool types), bounded for a log line: a request may
     hold megabytes of them, a log record should not."""
     shown = sorted({str(name)[:length] for name in names})
     return shown[:most] + ([f"... {len(shown) - most} more"] if len(shown) > most else [])
+
+
+def log_left_out(door: str, names: Iterable[str]) -> None:
+    """What a door left out of a request because no route can honour it: once a request."""
+    logger.info("fields left out", extra={"door": door, "left_out": bounded_names(names)})
+
+
+def log_store_failure(operation: StoreOperation, error: Exception) -> None:
+    """A response-cache store failed (the request goes on): a warning, when it happens."""
+    logger.warning(
+        "response cache unavailable",
+        extra={"operation": operation, "error_type": type(error).__name__, "error": str(error)},
+    )
 
 
 def log_request(
@@ -61,7 +62,7 @@ def log_request(
     error: GatewayError | None = None,
     first_chunk_at: float | None = None,
     chunks: int = 0,
-    usage: dict[str, Any] | None = None,
+    usage: Usage | None = None,
     disconnected: bool = False,
     cache: CacheReport | None = None,
 ) -> None:
@@ -78,8 +79,8 @@ def log_request(
         fields |= {
             "request_id": context.request_id,
             "lambda_request_id": context.lambda_request_id,
-            "tenant_id_hash": context.cache_keys.tenant_id_hex,
-            "context_hash": context.cache_keys.context_hex,
+            "tenant_id_hash": context.hashes.tenant_id_hex,
+            "context_hash": context.hashes.context_hex,
             "model": context.route.name,
             "duration_ms": duration_ms,
         }
@@ -116,7 +117,7 @@ def _emit_metrics(
     ttft_ms: float | None,
     stream_ms: float | None,
     cache: CacheReport | None,
-    usage: dict[str, Any] | None,
+    usage: Usage | None,
 ) -> None:
     metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
     if cache is not None:
@@ -139,7 +140,7 @@ def _emit_metrics(
             metric.add_dimension(name="ErrorType", value=error.code or "unknown")
 
 
-def _add_cache_metrics(cache: CacheReport, usage: dict[str, Any] | None) -> None:
+def _add_cache_metrics(cache: CacheReport, usage: Usage | None) -> None:
     if cache.status == "hit":
         metrics.add_metric(name="CacheHits", unit=MetricUnit.Count, value=1)
         tokens = (usage or {}).get("total_tokens")

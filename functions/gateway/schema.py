@@ -7,6 +7,7 @@ and passed through: providers accept extensions (`top_k`, `reasoning_effort`, ..
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -102,9 +103,16 @@ def _param(loc: tuple[int | str, ...]) -> str:
     return out
 
 
-def parse_chat_request(body: object) -> tuple[ChatCompletionRequest, dict[str, Any]]:
-    """Validate a parsed JSON body; the 400 names the first offending field. Returns the
-    validated view and the body itself (what is forwarded)."""
+def _same(param: str) -> str:
+    return param
+
+
+def parse_chat_request(
+    body: object, name: Callable[[str], str] = _same
+) -> tuple[ChatCompletionRequest, dict[str, Any]]:
+    """Validate a parsed JSON body; the 400 names the first offending field, by `name`
+    (a door that translated the body gives the field's name in its own request). Returns
+    the validated view and the body itself (what is forwarded)."""
     if not isinstance(body, dict):
         raise InvalidRequest("The request body must be a JSON object.")
     try:
@@ -118,5 +126,5 @@ def parse_chat_request(body: object) -> tuple[ChatCompletionRequest, dict[str, A
         first = exc.errors(include_url=False, include_input=False)[0]
         # Drop the union-member tags pydantic adds ("str", "list[str]", ...).
         loc = tuple(p for p in first["loc"] if isinstance(p, int) or p in _FIELD_NAMES)
-        param = _param(loc)
+        param = name(_param(loc))
         raise InvalidRequest(f"Invalid value for '{param}': {first['msg']}.", param=param) from None

@@ -55,12 +55,27 @@ def cache_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("cache") / "cache.sqlite3"
 
 
+@dataclass
+class MovedClock:
+    """Unix time, moved forward by the test instead of waiting."""
+
+    ahead: float = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.ahead
+
+
 @pytest.fixture(scope="module")
-def cached_url(upstream: FakeUpstream, cache_file: Path) -> Iterator[str]:
+def clock() -> MovedClock:
+    return MovedClock()
+
+
+@pytest.fixture(scope="module")
+def cached_url(upstream: FakeUpstream, cache_file: Path, clock: MovedClock) -> Iterator[str]:
     settings = Settings.from_env(
         cached_env(upstream.url, GATEWAY_CACHE_URL=f"sqlite://{cache_file}")
     )
-    with serve(settings) as url:
+    with serve(settings, clock) as url:
         yield url
 
 
@@ -374,7 +389,9 @@ def test_a_stream_that_runs_out_of_time_is_not_stored(
         client = sdk(url)
         with pytest.raises(openai.APIError, match="Gateway timeout"):
             ask(client, model, messages, stream=True)
-        time.sleep(0.3)  # the stream's clean-up runs after its error event: let it finish
+        # The stream's clean-up runs after its error event: once it has let go of the
+        # provider's stream, the recording is over, stored or not.
+        assert upstream.wait_gone(5).client_gone_at is not None
         after = ask(client, model, messages, stream=True)
 
     assert (after.cache, after.text) == ("miss", "complete")
@@ -415,12 +432,12 @@ def test_cache_control_no_store_neither_reads_nor_writes(
 
 @pytest.mark.parametrize("model", ROUTES)
 def test_cache_control_max_age_limits_the_age_of_an_answer(
-    client: openai.OpenAI, upstream: FakeUpstream, model: str
+    client: openai.OpenAI, upstream: FakeUpstream, clock: MovedClock, model: str
 ) -> None:
     upstream.scripts["scripted"] = fake.text(["Hi"])
     messages = question()
     ask(client, model, messages, stream=True)
-    time.sleep(1.1)
+    clock.ahead += 1.1
 
     young_enough = ask(client, model, messages, stream=True, cache_control="max-age=60")
     too_old = ask(client, model, messages, stream=False, cache_control="max-age=1")

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +24,17 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @contextlib.contextmanager
-def serve(settings: Settings, **uvicorn_options: Any) -> Iterator[str]:
-    """Yields the base URL (`http://127.0.0.1:PORT`) while the server runs."""
+def serve(
+    settings: Settings, clock: Callable[[], float] = time.time, **uvicorn_options: Any
+) -> Iterator[str]:
+    """Yields the base URL (`http://127.0.0.1:PORT`) while the server runs; `clock` is the
+    app's (`create_app`)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(
-        create_app(settings), log_level="warning", lifespan="on", **uvicorn_options
+        create_app(settings, clock), log_level="warning", lifespan="on", **uvicorn_options
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

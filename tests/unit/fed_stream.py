@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from gateway.providers.base import Chunk
+from gateway.core.chunks import Chunk, ChunkStream
 
 _END = object()
 
 
-class FedStream:
+class FedStream(ChunkStream):
     """A `ChunkStream` that yields what the test puts in, when it puts it.
 
     It records when each chunk was handed out (loop time) and whether, and when, the

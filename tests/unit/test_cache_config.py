@@ -70,8 +70,8 @@ def test_without_a_caching_route_no_store_is_opened_or_imported() -> None:
     is not even looked at."""
     code = (
         "import sys; import gateway.app;"
-        "print(sorted(m for m in ('sqlite3', 'boto3', 'gateway.cache.sqlite',"
-        " 'gateway.cache.dynamodb') if m in sys.modules))"
+        "print(sorted(m for m in ('sqlite3', 'boto3', 'gateway.storage.sqlite',"
+        " 'gateway.storage.dynamodb') if m in sys.modules))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code],
@@ -85,7 +85,7 @@ def test_without_a_caching_route_no_store_is_opened_or_imported() -> None:
 
 @pytest.mark.parametrize(
     ("store_url", "opened_at_start"),
-    [("dynamodb://responses-table", ["boto3", "gateway.cache.dynamodb"]), ("", [])],
+    [("dynamodb://responses-table", ["boto3", "gateway.storage.dynamodb"]), ("", [])],
 )
 def test_a_shared_responses_store_is_opened_at_start_the_embedded_one_on_first_use(
     store_url: str, opened_at_start: list[str]
@@ -94,8 +94,8 @@ def test_a_shared_responses_store_is_opened_at_start_the_embedded_one_on_first_u
     stored responses is; the embedded SQLite file waits for a request that needs it."""
     code = (
         "import sys; import gateway.app;"
-        "print(sorted(m for m in ('sqlite3', 'boto3', 'gateway.cache.sqlite',"
-        " 'gateway.cache.dynamodb') if m in sys.modules))"
+        "print(sorted(m for m in ('sqlite3', 'boto3', 'gateway.storage.sqlite',"
+        " 'gateway.storage.dynamodb') if m in sys.modules))"
     )
     env = {
         "PYTHONPATH": "functions",

@@ -8,7 +8,8 @@ import zlib
 import orjson
 import pytest
 
-from gateway.cache.entry import MAX_DECOMPRESSED_BYTES, CorruptEntry, decode, encode
+from gateway.cache.entry import decode, encode
+from gateway.storage.packed import MAX_DECOMPRESSED_BYTES, CorruptData
 
 KEY = bytes(range(32))
 CHUNKS = [
@@ -49,5 +50,5 @@ def test_an_entry_round_trips_compressed() -> None:
     ],
 )
 def test_anything_else_is_corrupt(data: bytes) -> None:
-    with pytest.raises(CorruptEntry):
+    with pytest.raises(CorruptData):
         decode(KEY, data)

@@ -12,15 +12,15 @@ import orjson
 import pytest
 
 from gateway.cache.streams import RecordingStream, ReplayStream
+from gateway.core.chunks import Chunk, ChunkStream
 from gateway.errors import UpstreamFailed
-from gateway.providers.base import Chunk
 
 TEXT = {"choices": [{"index": 0, "delta": {"content": "Hi"}, "finish_reason": None}]}
 FINISH = {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
 USAGE = {"choices": [], "usage": {"total_tokens": 3}}
 
 
-class Upstream:
+class Upstream(ChunkStream):
     """A provider stream from a list; an exception in the list is raised in its place."""
 
     def __init__(self, items: list[Any], events: list[str]) -> None:

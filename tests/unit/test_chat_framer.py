@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
+from gateway.core.chunks import Chunk
 from gateway.doors.base import Reply
 from gateway.doors.chat import ChunkFramer
 from gateway.errors import UpstreamFailed, UpstreamTimeout
-from gateway.providers.base import Chunk
 
 REPLY = Reply(id="chatcmpl-abc", created=1700000000, model="gpt-public")
 USAGE = {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from gateway.aggregate import CompletionBuilder, collect
+from gateway.core.chunks import Chunk
 from gateway.errors import DEADLINE_MESSAGE, UpstreamFailed, UpstreamTimeout, idle_message
-from gateway.providers.base import Chunk
 from tests.unit.fed_stream import FedStream, text_chunk
 
 USAGE = {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}

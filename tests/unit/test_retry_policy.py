@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from gateway.completions import CompletionService
 from gateway.config import ModelRoute, Settings, TenantConfig
 from gateway.context import RequestContext
+from gateway.core.chunks import ChunkStream
 from gateway.doors.chat import CHAT_COMPLETIONS
 from gateway.errors import (
     GatewayError,
@@ -24,7 +25,7 @@ from gateway.errors import (
     UpstreamTimeout,
 )
 from gateway.params import split_params
-from gateway.providers.base import ChunkStream, UpstreamRequest
+from gateway.providers.base import UpstreamRequest
 from tests.unit.fed_stream import FedStream
 
 MODELS = {
@@ -98,7 +99,10 @@ def open_provider(
 
     async def main() -> Outcome:
         route = service.route_for(tenant, model)
-        context = RequestContext.create(settings, tenant, route, CHAT_COMPLETIONS, chat, {})
+        door = CHAT_COMPLETIONS
+        context = RequestContext.create(
+            settings, tenant, route, door.name, door.id_prefix, chat, {}
+        )
         try:
             served_by, _ = await service._open(context, split_params(chat.body), {})
         except GatewayError as error:

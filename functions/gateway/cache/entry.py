@@ -1,26 +1,22 @@
 """A cached answer as stored: its chunk sequence as JSON, compressed with zlib.
 
 The bytes carry a format version and the full key they were stored under, checked on
-every read, so an entry that is damaged, from another format or under the wrong key is
-never replayed (zlib's checksum catches damaged bytes).
+every read, so an entry that is damaged (`storage.packed`), from another format or under
+the wrong key is never replayed: `CorruptData` instead.
 """
 
 from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
-from typing import Any
 
 import orjson
 
-from gateway.providers.base import Chunk
+from gateway.core.chunk_shape import is_chunk
+from gateway.core.chunks import Chunk
+from gateway.storage.packed import CorruptData, unpack
 
 FORMAT = 1
-MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024
-
-
-class CorruptEntry(Exception):
-    """Stored bytes that are not an entry of this format under this key."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +24,7 @@ class CachedAnswer:
     model: str
     """The route that produced the answer (a fallback, perhaps)."""
     chunks: list[Chunk]
-    """Provider chunks, normalized (see `gateway.providers.base`), ready to be framed."""
+    """Chunks as the provider sent them (see `gateway.core.chunks`), ready to be framed."""
 
 
 def encode(key: bytes, model: str, chunks: list[bytes]) -> bytes:
@@ -37,36 +33,14 @@ def encode(key: bytes, model: str, chunks: list[bytes]) -> bytes:
     return zlib.compress(head[:-1] + b',"chunks":[' + b",".join(chunks) + b"]}")
 
 
-def inflate_json(data: bytes) -> Any:
-    """The JSON value compressed in `data`, inflated to at most `MAX_DECOMPRESSED_BYTES`;
-    `CorruptEntry` for anything else (a store's bytes are trusted no further)."""
-    try:
-        inflater = zlib.decompressobj()
-        raw = inflater.decompress(data, MAX_DECOMPRESSED_BYTES)
-        if inflater.unconsumed_tail or not inflater.eof:
-            raise CorruptEntry("truncated or too large")
-        return orjson.loads(raw)
-    except (zlib.error, orjson.JSONDecodeError) as error:
-        raise CorruptEntry(type(error).__name__) from None
-
-
 def decode(key: bytes, data: bytes) -> CachedAnswer:
-    value = inflate_json(data)
+    value = unpack(data)
     if not isinstance(value, dict) or value.get("v") != FORMAT or value.get("key") != key.hex():
-        raise CorruptEntry("another format or another key")
+        raise CorruptData("another format or another key")
     model, chunks = value.get("model"), value.get("chunks")
     if not isinstance(model, str) or not isinstance(chunks, list) or not chunks:
-        raise CorruptEntry("no model or no chunks")
-    if not all(_well_formed(chunk) for chunk in chunks):
-        raise CorruptEntry("a chunk of the wrong shape")
+        raise CorruptData("no model or no chunks")
+    # What the stream formats and the collector rely on, as for a provider's chunks.
+    if not all(is_chunk(chunk) for chunk in chunks):
+        raise CorruptData("a chunk of the wrong shape")
     return CachedAnswer(model, chunks)
-
-
-def _well_formed(chunk: object) -> bool:
-    """What the stream formats and the collector rely on (they reject anything else)."""
-    if not isinstance(chunk, dict) or not isinstance(chunk.get("choices"), list):
-        return False
-    return all(
-        isinstance(choice, dict) and isinstance(choice.get("delta", {}), dict)
-        for choice in chunk["choices"]
-    )

@@ -10,21 +10,14 @@ from collections.abc import Awaitable, Callable
 
 import orjson
 
-from gateway.providers.base import Chunk, ChunkStream
+from gateway.core.chunks import Chunk, ChunkStream
 
 
-def _never() -> bool:
-    return False
-
-
-class ReplayStream:
+class ReplayStream(ChunkStream):
     """A stored answer: every chunk is in hand, so the whole burst goes out in few writes."""
 
     def __init__(self, chunks: list[Chunk]) -> None:
         self._chunks = iter(chunks)
-
-    def __aiter__(self) -> ReplayStream:
-        return self
 
     async def __anext__(self) -> Chunk:
         try:
@@ -39,7 +32,7 @@ class ReplayStream:
         """Nothing to release."""
 
 
-class RecordingStream:
+class RecordingStream(ChunkStream):
     """Passes a provider's chunks on and keeps the JSON of each as it arrives (the stream
     formats change chunks in place after that).
 
@@ -62,10 +55,9 @@ class RecordingStream:
         self._parts: list[bytes] | None = []
         self._size = 0
         self._finished = False
-        self.ready: Callable[[], bool] = getattr(chunks, "ready", _never)
 
-    def __aiter__(self) -> RecordingStream:
-        return self
+    def ready(self) -> bool:
+        return self._chunks.ready()
 
     async def __anext__(self) -> Chunk:
         try:
@@ -84,10 +76,7 @@ class RecordingStream:
             else:
                 self._parts.append(part)
         if not self._finished:
-            self._finished = any(
-                isinstance(choice, dict) and choice.get("finish_reason")
-                for choice in chunk.get("choices") or ()
-            )
+            self._finished = any(choice.get("finish_reason") for choice in chunk["choices"])
         return chunk
 
     async def aclose(self) -> None:

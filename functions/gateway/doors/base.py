@@ -1,30 +1,33 @@
-"""What every front door provides to the shared completion service."""
+"""The door contract: what every front door provides to the shared completion service.
+
+A door is one module per wire format, and one object for the process: it parses its
+request into the internal request (`gateway.core.request.ChatRequest`, or a subclass
+carrying what only that door needs back), and turns the chunk stream into its events, its
+JSON body and its error shape. What differs per request travels in the request, never in
+the door. Optional hooks are declared here with their defaults: a door or a format that
+subclasses these protocols inherits them.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from starlette.responses import Response
 
+from gateway.core.request import ChatRequest
+
 if TYPE_CHECKING:
     from gateway.aggregate import CompletionBuilder
+    from gateway.core.chunks import Chunk, Usage
     from gateway.errors import GatewayError
-    from gateway.providers.base import Chunk
 
+RequestT = TypeVar("RequestT", bound=ChatRequest)
 
-@dataclass(frozen=True, slots=True)
-class ChatRequest:
-    """The one internal request: a validated OpenAI chat-completions body.
-
-    `body` is what the cache keys are computed from and what providers are sent (after
-    `gateway.params` has split it); `stream` and `include_usage` say how the door delivers.
-    """
-
-    body: dict[str, Any]
-    model: str
-    stream: bool
-    include_usage: bool
+Keep = Callable[[RequestT, dict[str, Any]], Awaitable[None]]
+"""Keeps a finished response body (the Responses API's stored responses): given by the
+endpoint, awaited before the response's last byte (on Lambda nothing runs after it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,23 +40,28 @@ class Reply:
 
 
 class StreamFormat(Protocol):
-    """Frames one stream's chunks as a door's server-sent events.
+    """Frames one stream's chunks as a door's server-sent events."""
 
-    A format may also offer `async finish()`: awaited once the provider has finished,
-    before `ending()` is written, for work that must be done before the last byte (on
-    Lambda nothing runs after it).
-    """
+    __slots__ = ()
 
     keepalive: bytes
     """Written while the provider is silent, so proxies keep the connection."""
     chunks: int
     """Events framed so far (for the request log)."""
-    usage: dict[str, Any] | None
+    usage: Usage | None
     """The usage the provider reported, once it has."""
+    final: dict[str, Any] | None = None
+    """The response body the stream amounts to, once `finish()` has run: for a door whose
+    responses may be kept (see `Keep`); None for the others."""
 
     def frame(self, chunk: Chunk) -> bytes | None:
         """The bytes for `chunk`, or None when it produces no event yet."""
         ...
+
+    async def finish(self) -> None:
+        """Awaited once the provider has finished, before `ending()`, for work that must
+        be done before the last byte. Default: nothing."""
+        return
 
     def ending(self) -> bytes:
         """What closes a stream the provider finished."""
@@ -64,19 +72,20 @@ class StreamFormat(Protocol):
         ...
 
 
-class Door(Protocol):
+class Door(Protocol[RequestT]):
     name: str
     """The request log's event name, e.g. `chat.completions`."""
     id_prefix: str
     """Prefix of the response ids this door hands out (`chatcmpl-`, `resp_`, `msg_`)."""
 
-    def parse(self, body: object) -> ChatRequest:
-        """Validate the client's JSON and translate it; `InvalidRequest` names the field."""
+    def parse(self, body: object) -> RequestT:
+        """Validate the client's JSON and translate it; `InvalidRequest` names the field
+        by its path in the client's request."""
         ...
 
-    def stream_format(self, reply: Reply, request: ChatRequest) -> StreamFormat: ...
+    def stream_format(self, reply: Reply, request: RequestT) -> StreamFormat: ...
 
-    def render(self, builder: CompletionBuilder, reply: Reply) -> dict[str, Any]:
+    def render(self, builder: CompletionBuilder, reply: Reply, request: RequestT) -> dict[str, Any]:
         """The non-streamed response body."""
         ...
 

@@ -12,9 +12,10 @@ import orjson
 from starlette.responses import Response
 
 from gateway.aggregate import CompletionBuilder
-from gateway.doors.base import ChatRequest, Reply
+from gateway.core.chunks import Chunk, Usage
+from gateway.core.request import ChatRequest
+from gateway.doors.base import Door, Reply, StreamFormat
 from gateway.errors import GatewayError
-from gateway.providers.base import Chunk
 from gateway.schema import parse_chat_request
 
 DONE = b"data: [DONE]\n\n"
@@ -36,7 +37,7 @@ def openai_error_response(error: GatewayError) -> Response:
     )
 
 
-class ChunkFramer:
+class ChunkFramer(StreamFormat):
     """Checks and frames one stream's chunks, and writes its proper ending.
 
     It guarantees what clients rely on whatever the provider sent: the first delta has
@@ -61,7 +62,7 @@ class ChunkFramer:
         self._include_usage = include_usage
         self.role_sent = False
         self.finish_reason: str | None = None
-        self.usage: dict[str, Any] | None = None
+        self.usage: Usage | None = None
         self.chunks = 0
 
     def frame(self, chunk: Chunk) -> bytes | None:
@@ -97,7 +98,7 @@ class ChunkFramer:
     error = staticmethod(error_event)
 
 
-class ChatCompletionsDoor:
+class ChatCompletionsDoor(Door[ChatRequest]):
     """`POST /v1/chat/completions`: the internal request is this door's own body."""
 
     name = "chat.completions"
@@ -117,7 +118,9 @@ class ChatCompletionsDoor:
     def stream_format(self, reply: Reply, request: ChatRequest) -> ChunkFramer:
         return ChunkFramer(reply, request.include_usage)
 
-    def render(self, builder: CompletionBuilder, reply: Reply) -> dict[str, Any]:
+    def render(
+        self, builder: CompletionBuilder, reply: Reply, request: ChatRequest
+    ) -> dict[str, Any]:
         return builder.completion(reply.id, reply.created, reply.model)
 
     error_response = staticmethod(openai_error_response)

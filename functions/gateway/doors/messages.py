@@ -11,44 +11,45 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.aggregate import CompletionBuilder
-from gateway.doors.base import ChatRequest, Reply
+from gateway.core.request import ChatRequest
+from gateway.doors.base import Door, Reply
 from gateway.doors.messages_errors import error_response
 from gateway.doors.messages_events import MessageEvents, render_message
 from gateway.doors.messages_request import estimate_input_tokens, translate
-from gateway.errors import InvalidRequest
-from gateway.observability import bounded_names, logger
 from gateway.schema import parse_chat_request
 
 _PARAM_NAMES = {"stop": "stop_sequences", "user": "metadata.user_id"}
 """Chat parameters whose Messages names differ, for the 400s of the chat schema."""
 
 
-class MessagesDoor:
+def _messages_name(param: str) -> str:
+    return _PARAM_NAMES.get(param, param)
+
+
+class MessagesDoor(Door[ChatRequest]):
     name = "messages"
     id_prefix = "msg_"
 
     def parse(self, body: object) -> ChatRequest:
         """Translate, then hold the chat body to the chat schema's limits (the same for
-        every door); what no route can honour is left out and said so in the log."""
+        every door); what no route can honour is left out (and logged by the service)."""
         chat, left_out = translate(body)
-        if left_out:
-            logger.info(
-                "fields left out", extra={"door": self.name, "left_out": bounded_names(left_out)}
-            )
-        try:
-            parse_chat_request(chat)
-        except InvalidRequest as error:
-            param = _PARAM_NAMES.get(error.param or "", error.param)
-            raise InvalidRequest(
-                error.message.replace(f"'{error.param}'", f"'{param}'"), param=param
-            ) from None
+        parse_chat_request(chat, _messages_name)
         stream = chat.get("stream") is True
-        return ChatRequest(body=chat, model=chat["model"], stream=stream, include_usage=stream)
+        return ChatRequest(
+            body=chat,
+            model=chat["model"],
+            stream=stream,
+            include_usage=stream,
+            left_out=frozenset(left_out),
+        )
 
     def stream_format(self, reply: Reply, request: ChatRequest) -> MessageEvents:
         return MessageEvents(reply, estimate_input_tokens(request.body))
 
-    def render(self, builder: CompletionBuilder, reply: Reply) -> dict[str, Any]:
+    def render(
+        self, builder: CompletionBuilder, reply: Reply, request: ChatRequest
+    ) -> dict[str, Any]:
         return render_message(builder, reply)
 
     error_response = staticmethod(error_response)

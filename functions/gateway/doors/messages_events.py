@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from gateway.core.chunks import Chunk, TextField, ToolCallDelta, Usage
+from gateway.doors.base import StreamFormat
 from gateway.doors.messages_errors import error_event
 from gateway.errors import UpstreamFailed
-from gateway.providers.base import Chunk
 
 if TYPE_CHECKING:
     from gateway.aggregate import CompletionBuilder
@@ -37,7 +38,12 @@ STOP_REASONS = {
 """OpenAI finish reasons as Anthropic stop reasons. OpenAI reports a matched stop
 sequence as a plain `stop`, so `stop_sequence` is never known, and never reported."""
 
-_TEXT_LIKE = {"content": "text", "refusal": "text", "reasoning_content": "thinking"}
+_BLOCK_KINDS: dict[TextField, str] = {
+    "content": "text",
+    "refusal": "text",
+    "reasoning_content": "thinking",
+}
+"""The content block each text field of a delta streams into."""
 _DELTA_TYPES = {"text": b"text_delta", "thinking": b"thinking_delta"}
 _EMPTY_BLOCKS = {
     "text": {"type": "text", "text": ""},
@@ -58,7 +64,7 @@ def stop_reason(finish_reason: str | None, refused: bool, used_tools: bool) -> s
     return "tool_use" if used_tools and reason == "end_turn" else reason
 
 
-def usage(openai_usage: dict[str, Any] | None) -> dict[str, int]:
+def usage(openai_usage: Usage | None) -> dict[str, int]:
     """Anthropic's usage: cached prompt tokens are counted apart from `input_tokens`."""
     openai_usage = openai_usage or {}
     prompt = openai_usage.get("prompt_tokens") or 0
@@ -77,7 +83,7 @@ def tool_use_id(call_id: object) -> str:
     return call_id if isinstance(call_id, str) and call_id else "toolu_" + secrets.token_hex(12)
 
 
-class MessageEvents:
+class MessageEvents(StreamFormat):
     """Turns one stream's chunks into Messages events (the door's `StreamFormat`)."""
 
     __slots__ = (
@@ -109,17 +115,17 @@ class MessageEvents:
         """Chat tool-call index → content block index."""
         self._refused = False
         self.finish_reason: str | None = None
-        self.usage: dict[str, Any] | None = None
+        self.usage: Usage | None = None
         self.chunks = 0
 
     def frame(self, chunk: Chunk) -> bytes | None:
-        """Chunks are well formed (`providers.chunk_shape`): no checks here."""
+        """Chunks are well formed (`core.chunk_shape`): no checks here."""
         if chunk.get("usage") is not None:
             self.usage = chunk["usage"]
         out = b"" if self._started else self._start()
         for choice in chunk["choices"]:
             delta = choice.get("delta") or {}
-            for field, kind in _TEXT_LIKE.items():
+            for field, kind in _BLOCK_KINDS.items():
                 text = delta.get(field)
                 if isinstance(text, str) and text:
                     out += self._text(kind, text)
@@ -189,7 +195,7 @@ class MessageEvents:
             % (self._open, delta_type, kind.encode(), orjson.dumps(text))
         )
 
-    def _tool_fragment(self, fragment: dict[str, Any]) -> bytes:
+    def _tool_fragment(self, fragment: ToolCallDelta) -> bytes:
         function = fragment.get("function") or {}
         position = fragment.get("index", len(self._tools))
         out = b""

@@ -10,11 +10,19 @@ in the client's request (`messages[2].content[0].source.type`).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any
 
 import orjson
 
+from gateway.doors.validate import (
+    expect_array,
+    expect_boolean,
+    expect_integer,
+    expect_number,
+    expect_object,
+    expect_string,
+    invalid,
+)
 from gateway.errors import InvalidRequest
 
 _KNOWN_FIELDS = frozenset(
@@ -59,7 +67,7 @@ def translate(request: object, *, count_only: bool = False) -> tuple[dict[str, A
     `count_only` is for `count_tokens`, whose requests carry no `max_tokens`.
     """
     translator = _Translator()
-    return translator.request(_object(request, "body"), count_only), translator.left_out
+    return translator.request(expect_object(request, "body"), count_only), translator.left_out
 
 
 def estimate_input_tokens(chat: dict[str, Any]) -> int:
@@ -98,29 +106,29 @@ class _Translator:
 
     def request(self, body: dict[str, Any], count_only: bool) -> dict[str, Any]:
         """Optional fields sent as `null` count as absent, as they do for Anthropic."""
-        chat: dict[str, Any] = {"model": _string(body.get("model"), "model")}
+        chat: dict[str, Any] = {"model": expect_string(body.get("model"), "model")}
         if not count_only or "max_tokens" in body:
-            chat["max_tokens"] = _integer(body.get("max_tokens"), "max_tokens")
+            chat["max_tokens"] = expect_integer(body.get("max_tokens"), "max_tokens")
         system = self.system(body["system"]) if body.get("system") is not None else ""
         messages = [{"role": "system", "content": system}] if system else []
-        raw_messages = _array(body.get("messages"), "messages")
+        raw_messages = expect_array(body.get("messages"), "messages")
         if not raw_messages:
             raise InvalidRequest("'messages' must hold at least one message.", param="messages")
         for i, message in enumerate(raw_messages):
-            messages += self.message(_object(message, f"messages[{i}]"), f"messages[{i}]")
+            messages += self.message(expect_object(message, f"messages[{i}]"), f"messages[{i}]")
         chat["messages"] = messages
         if body.get("stream") is not None:
-            chat["stream"] = _boolean(body["stream"], "stream")
+            chat["stream"] = expect_boolean(body["stream"], "stream")
         if body.get("stop_sequences") is not None:
-            stops = _array(body["stop_sequences"], "stop_sequences")
-            chat["stop"] = [_string(s, f"stop_sequences[{i}]") for i, s in enumerate(stops)]
+            stops = expect_array(body["stop_sequences"], "stop_sequences")
+            chat["stop"] = [expect_string(s, f"stop_sequences[{i}]") for i, s in enumerate(stops)]
         for name in ("temperature", "top_p"):
             if body.get(name) is not None:
-                chat[name] = _number(body[name], name, 0.0, 1.0)
+                chat[name] = expect_number(body[name], name, 0.0, 1.0)
         if body.get("top_k") is not None:
             # Not an OpenAI parameter: it travels as a body field, which vLLM, Together,
             # OpenRouter and LiteLLM's Anthropic routes honour and OpenAI itself refuses.
-            chat["top_k"] = _integer(body["top_k"], "top_k")
+            chat["top_k"] = expect_integer(body["top_k"], "top_k")
         self.metadata(body.get("metadata"), chat)
         self.tools(body, chat)
         self.thinking(body.get("thinking"), chat)
@@ -137,13 +145,10 @@ class _Translator:
         if role == "system":
             return [{"role": "system", "content": self.text(content, f"{path}.content")}]
         if role not in ("user", "assistant"):
-            raise InvalidRequest(
-                f"Invalid value for '{path}.role': expected 'user' or 'assistant'.",
-                param=f"{path}.role",
-            )
+            raise invalid(f"{path}.role", "expected 'user' or 'assistant'.")
         if isinstance(content, str):
             return [{"role": role, "content": content}]
-        blocks = _array(content, f"{path}.content")
+        blocks = expect_array(content, f"{path}.content")
         if role == "assistant":
             return self.assistant(blocks, f"{path}.content")
         return self.user(blocks, f"{path}.content")
@@ -158,7 +163,7 @@ class _Translator:
         for i, raw in enumerate(blocks):
             block, kind = self.block(raw, f"{path}[{i}]")
             if kind == "text":
-                text.append(_string(block.get("text"), f"{path}[{i}].text"))
+                text.append(expect_string(block.get("text"), f"{path}[{i}].text"))
             elif kind == "tool_use":
                 calls.append(_tool_call(block, f"{path}[{i}]"))
             elif kind not in ("thinking", "redacted_thinking"):
@@ -197,7 +202,7 @@ class _Translator:
             text = content
         else:
             texts = []
-            for j, raw in enumerate(_array(content, f"{path}.content")):
+            for j, raw in enumerate(expect_array(content, f"{path}.content")):
                 inner, kind = self.block(raw, f"{path}.content[{j}]")
                 part = _user_part(inner, kind, f"{path}.content[{j}]")
                 if part["type"] == "text":
@@ -209,7 +214,7 @@ class _Translator:
             text = "Error: " + text
         return {
             "role": "tool",
-            "tool_call_id": _string(block.get("tool_use_id"), f"{path}.tool_use_id"),
+            "tool_call_id": expect_string(block.get("tool_use_id"), f"{path}.tool_use_id"),
             "content": text,
         }
 
@@ -231,18 +236,18 @@ class _Translator:
         if isinstance(content, str):
             return [content]
         texts = []
-        for i, raw in enumerate(_array(content, path)):
+        for i, raw in enumerate(expect_array(content, path)):
             block, kind = self.block(raw, f"{path}[{i}]")
             if kind != "text":
                 raise _unsupported(kind, f"{path}[{i}]")
-            texts.append(_string(block.get("text"), f"{path}[{i}].text"))
+            texts.append(expect_string(block.get("text"), f"{path}[{i}].text"))
         return texts
 
     def block(self, raw: object, path: str) -> tuple[dict[str, Any], str]:
-        block = _object(raw, path)
+        block = expect_object(raw, path)
         if "cache_control" in block:
             self.left_out.add("cache_control")
-        return block, _string(block.get("type"), f"{path}.type")
+        return block, expect_string(block.get("type"), f"{path}.type")
 
     # --- tools, reasoning, metadata -------------------------------------------------
 
@@ -251,19 +256,19 @@ class _Translator:
         execution, bash, text editor, ...) need Anthropic to run or define them."""
         tools = []
         anthropic_tools: set[str] = set()
-        for i, raw in enumerate(_array(body.get("tools") or [], "tools")):
+        for i, raw in enumerate(expect_array(body.get("tools") or [], "tools")):
             path = f"tools[{i}]"
-            tool = _object(raw, path)
+            tool = expect_object(raw, path)
             if "cache_control" in tool:
                 self.left_out.add("cache_control")
-            name = _string(tool.get("name"), f"{path}.name")
+            name = expect_string(tool.get("name"), f"{path}.name")
             if tool.get("type") not in (None, "custom"):
                 anthropic_tools.add(name)
                 self.left_out.add(f"tool {name}")
                 continue
             function: dict[str, Any] = {
                 "name": name,
-                "parameters": _object(tool.get("input_schema"), f"{path}.input_schema"),
+                "parameters": expect_object(tool.get("input_schema"), f"{path}.input_schema"),
             }
             if isinstance(tool.get("description"), str):
                 function["description"] = tool["description"]
@@ -273,16 +278,16 @@ class _Translator:
         if tools:
             chat["tools"] = tools
         if body.get("tool_choice") is not None:
-            _tool_choice(_object(body["tool_choice"], "tool_choice"), chat, anthropic_tools)
+            _tool_choice(expect_object(body["tool_choice"], "tool_choice"), chat, anthropic_tools)
 
     def thinking(self, thinking: object, chat: dict[str, Any]) -> None:
         """`enabled` with a budget becomes `reasoning_effort`; `adaptive` is Anthropic's."""
         if thinking is None:
             return
-        thinking = _object(thinking, "thinking")
+        thinking = expect_object(thinking, "thinking")
         kind = thinking.get("type")
         if kind == "enabled":
-            budget = _integer(thinking.get("budget_tokens"), "thinking.budget_tokens")
+            budget = expect_integer(thinking.get("budget_tokens"), "thinking.budget_tokens")
             chat["reasoning_effort"] = (
                 "low" if budget < 4096 else "medium" if budget < 16384 else "high"
             )
@@ -293,10 +298,10 @@ class _Translator:
         """`format` (structured output) becomes `response_format`; the rest is left out."""
         if config is None:
             return
-        config = _object(config, "output_config")
+        config = expect_object(config, "output_config")
         if config.get("format") is not None:
-            output_format = _object(config["format"], "output_config.format")
-            schema = _object(output_format.get("schema"), "output_config.format.schema")
+            output_format = expect_object(config["format"], "output_config.format")
+            schema = expect_object(output_format.get("schema"), "output_config.format.schema")
             chat["response_format"] = {
                 "type": "json_schema",
                 "json_schema": {"name": "output", "schema": schema},
@@ -306,19 +311,19 @@ class _Translator:
     def metadata(self, metadata: object, chat: dict[str, Any]) -> None:
         if metadata is None:
             return
-        metadata = _object(metadata, "metadata")
+        metadata = expect_object(metadata, "metadata")
         if metadata.get("user_id") is not None:
-            chat["user"] = _string(metadata["user_id"], "metadata.user_id")
+            chat["user"] = expect_string(metadata["user_id"], "metadata.user_id")
         self.left_out.update(f"metadata.{name}" for name in metadata if name != "user_id")
 
 
 def _tool_call(block: dict[str, Any], path: str) -> dict[str, Any]:
-    arguments = _object(block.get("input"), f"{path}.input")
+    arguments = expect_object(block.get("input"), f"{path}.input")
     return {
-        "id": _string(block.get("id"), f"{path}.id"),
+        "id": expect_string(block.get("id"), f"{path}.id"),
         "type": "function",
         "function": {
-            "name": _string(block.get("name"), f"{path}.name"),
+            "name": expect_string(block.get("name"), f"{path}.name"),
             "arguments": orjson.dumps(arguments).decode(),
         },
     }
@@ -327,7 +332,7 @@ def _tool_call(block: dict[str, Any], path: str) -> dict[str, Any]:
 def _tool_choice(choice: dict[str, Any], chat: dict[str, Any], anthropic_tools: set[str]) -> None:
     kind = choice.get("type")
     if kind == "tool":
-        name = _string(choice.get("name"), "tool_choice.name")
+        name = expect_string(choice.get("name"), "tool_choice.name")
         if name in anthropic_tools:
             raise InvalidRequest(
                 f"tool_choice forces the tool '{name}', which only Anthropic can run; the "
@@ -338,10 +343,7 @@ def _tool_choice(choice: dict[str, Any], chat: dict[str, Any], anthropic_tools: 
     elif isinstance(kind, str) and kind in _TOOL_CHOICES:
         chat["tool_choice"] = _TOOL_CHOICES[kind]
     else:
-        raise InvalidRequest(
-            "Invalid value for 'tool_choice.type': expected 'auto', 'any', 'tool' or 'none'.",
-            param="tool_choice.type",
-        )
+        raise invalid("tool_choice.type", "expected 'auto', 'any', 'tool' or 'none'.")
     if "tools" not in chat:
         del chat["tool_choice"]  # chat providers refuse a tool_choice without tools
     elif choice.get("disable_parallel_tool_use") is True:
@@ -350,7 +352,7 @@ def _tool_choice(choice: dict[str, Any], chat: dict[str, Any], anthropic_tools: 
 
 def _user_part(block: dict[str, Any], kind: str, path: str) -> dict[str, Any]:
     if kind == "text":
-        return {"type": "text", "text": _string(block.get("text"), f"{path}.text")}
+        return {"type": "text", "text": expect_string(block.get("text"), f"{path}.text")}
     if kind == "image":
         return _image(block, path)
     if kind == "document":
@@ -359,30 +361,26 @@ def _user_part(block: dict[str, Any], kind: str, path: str) -> dict[str, Any]:
 
 
 def _image(block: dict[str, Any], path: str) -> dict[str, Any]:
-    source = _object(block.get("source"), f"{path}.source")
+    source = expect_object(block.get("source"), f"{path}.source")
     kind = source.get("type")
     if kind == "base64":
-        media_type = _string(source.get("media_type"), f"{path}.source.media_type")
-        data = _string(source.get("data"), f"{path}.source.data")
+        media_type = expect_string(source.get("media_type"), f"{path}.source.media_type")
+        data = expect_string(source.get("data"), f"{path}.source.data")
         url = f"data:{media_type};base64,{data}"
     elif kind == "url":
-        url = _string(source.get("url"), f"{path}.source.url")
+        url = expect_string(source.get("url"), f"{path}.source.url")
     else:
-        raise InvalidRequest(
-            f"Invalid value for '{path}.source.type': images are accepted as 'base64' or "
-            "'url' sources.",
-            param=f"{path}.source.type",
-        )
+        raise invalid(f"{path}.source.type", "images are accepted as 'base64' or 'url' sources.")
     return {"type": "image_url", "image_url": {"url": url}}
 
 
 def _document(block: dict[str, Any], path: str) -> dict[str, Any]:
-    source = _object(block.get("source"), f"{path}.source")
+    source = expect_object(block.get("source"), f"{path}.source")
     kind = source.get("type")
     if kind == "text":
-        return {"type": "text", "text": _string(source.get("data"), f"{path}.source.data")}
+        return {"type": "text", "text": expect_string(source.get("data"), f"{path}.source.data")}
     if kind == "base64" and source.get("media_type") == "application/pdf":
-        data = _string(source.get("data"), f"{path}.source.data")
+        data = expect_string(source.get("data"), f"{path}.source.data")
         title = block.get("title")
         return {
             "type": "file",
@@ -391,18 +389,11 @@ def _document(block: dict[str, Any], path: str) -> dict[str, Any]:
                 "file_data": f"data:application/pdf;base64,{data}",
             },
         }
-    raise InvalidRequest(
-        f"Invalid value for '{path}.source': documents are accepted as plain text or "
-        "base64 PDF sources.",
-        param=f"{path}.source",
-    )
+    raise invalid(f"{path}.source", "documents are accepted as plain text or base64 PDF sources.")
 
 
 def _unsupported(kind: str, path: str) -> InvalidRequest:
-    return InvalidRequest(
-        f"Invalid value for '{path}.type': '{kind}' blocks are not supported here.",
-        param=f"{path}.type",
-    )
+    return invalid(f"{path}.type", f"'{kind}' blocks are not supported here.")
 
 
 def _collapse(parts: list[dict[str, Any]]) -> str | list[dict[str, Any]]:
@@ -411,27 +402,3 @@ def _collapse(parts: list[dict[str, Any]]) -> str | list[dict[str, Any]]:
     if all(part["type"] == "text" for part in parts):
         return "\n".join(part["text"] for part in parts)
     return parts
-
-
-def _checker(kind: type, expected: str) -> Callable[[object, str], Any]:
-    def check(value: object, path: str) -> Any:
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise InvalidRequest(f"Invalid value for '{path}': expected {expected}.", param=path)
-        return value
-
-    return check
-
-
-_object: Callable[[object, str], dict[str, Any]] = _checker(dict, "an object")
-_array: Callable[[object, str], list[Any]] = _checker(list, "an array")
-_string: Callable[[object, str], str] = _checker(str, "a string")
-_boolean: Callable[[object, str], bool] = _checker(bool, "a boolean")
-_integer: Callable[[object, str], int] = _checker(int, "an integer")
-
-
-def _number(value: object, path: str, low: float, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-        raise InvalidRequest(
-            f"Invalid value for '{path}': expected a number from {low:g} to {high:g}.", param=path
-        )
-    return value

@@ -12,21 +12,17 @@ together, so a provider may interleave their argument fragments.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
 
 from gateway.aggregate import CompletionBuilder
-from gateway.doors.base import Reply
+from gateway.core.chunks import Chunk, TextField, ToolCallDelta, Usage
+from gateway.doors.base import Reply, StreamFormat
 from gateway.doors.responses_request import ResponsesTurn
 from gateway.errors import GatewayError, UpstreamFailed, UpstreamRateLimited
-from gateway.providers.base import Chunk
 
 KEEPALIVE = b": keep-alive\n\n"
-
-Keep = Callable[[dict[str, Any]], Awaitable[None]]
-"""Keeps a finished response object (in the store)."""
 
 _INCOMPLETE = {"length": "max_output_tokens", "content_filter": "content_filter"}
 """Chat finish reasons that make a response `incomplete`, and the reason it reports."""
@@ -37,6 +33,12 @@ _PART: dict[str, tuple[dict[str, Any], str]] = {
     "refusal": ({"type": "refusal"}, "refusal"),
     "reasoning_text": ({"type": "reasoning_text"}, "text"),
 }
+_PART_KINDS: dict[TextField, str] = {
+    "reasoning_content": "reasoning_text",
+    "content": "output_text",
+    "refusal": "refusal",
+}
+"""The content part each text field of a delta streams into, in the order they start."""
 _EVENT = {
     "output_text": "response.output_text",
     "refusal": "response.refusal",
@@ -44,7 +46,7 @@ _EVENT = {
 }
 
 
-def response_usage(usage: dict[str, Any] | None) -> dict[str, Any] | None:
+def response_usage(usage: Usage | None) -> dict[str, Any] | None:
     """Chat usage (`prompt_tokens`, ...) in the Responses shape (`input_tokens`, ...)."""
     if usage is None:
         return None
@@ -66,7 +68,7 @@ def response_object(
     turn: ResponsesTurn,
     status: str,
     output: list[dict[str, Any]],
-    usage: dict[str, Any] | None = None,
+    usage: Usage | None = None,
     error: GatewayError | None = None,
     finish_reason: str | None = None,
 ) -> dict[str, Any]:
@@ -169,20 +171,18 @@ class _Item:
         """The open part's text (or a call's arguments) so far."""
 
 
-class ResponseEvents:
-    """Frames one stream's chunks as Responses API events (a `StreamFormat`).
+class ResponseEvents(StreamFormat):
+    """Frames one stream's chunks as Responses API events.
 
     Every event is `event: <type>` plus `data: {"type", "sequence_number", ...}`. Once
-    the provider has finished, the final response object is in `final` and handed to
-    `keep`, if given (the store).
+    the provider has finished (`finish()`), the final response object is in `final`.
     """
 
     keepalive = KEEPALIVE
 
-    def __init__(self, reply: Reply, turn: ResponsesTurn, keep: Keep | None = None) -> None:
+    def __init__(self, reply: Reply, turn: ResponsesTurn) -> None:
         self._reply = reply
         self._turn = turn
-        self._keep = keep
         self._last: bytes | None = None
         self._suffix = reply.id.removeprefix("resp_")
         self._sequence = 0
@@ -194,7 +194,7 @@ class ResponseEvents:
         """The open function calls, by the provider's tool-call index."""
         self._closed_calls: set[int] = set()
         self.finish_reason: str | None = None
-        self.usage: dict[str, Any] | None = None
+        self.usage: Usage | None = None
         self.chunks = 0
         self.final: dict[str, Any] | None = None
 
@@ -214,23 +214,15 @@ class ResponseEvents:
         )
 
     def frame(self, chunk: Chunk) -> bytes | None:
-        choices = chunk.get("choices")
-        if not isinstance(choices, list):
-            raise UpstreamFailed("The provider sent a chunk of the wrong shape.")
+        """Chunks are well formed (`core.chunk_shape`): no checks here."""
         if chunk.get("usage") is not None:
             self.usage = chunk["usage"]
         out = self._start()
-        for choice in choices:
-            if not isinstance(choice, dict) or not isinstance(choice.get("delta") or {}, dict):
-                raise UpstreamFailed("The provider sent a chunk of the wrong shape.")
+        for choice in chunk["choices"]:
             delta = choice.get("delta") or {}
-            for field, kind in (
-                ("reasoning_content", "reasoning_text"),
-                ("content", "output_text"),
-                ("refusal", "refusal"),
-            ):
+            for field, kind in _PART_KINDS.items():
                 piece = delta.get(field)
-                if isinstance(piece, str) and piece:
+                if piece:
                     out += self._text_piece(kind, piece)
             for fragment in delta.get("tool_calls") or ():
                 out += self._call_fragment(fragment)
@@ -306,12 +298,10 @@ class ResponseEvents:
             "response.content_part.done", {**where, "part": part}
         )
 
-    def _call_fragment(self, fragment: object) -> bytes:
-        if not isinstance(fragment, dict):
-            raise UpstreamFailed("The provider sent a tool call of the wrong shape.")
+    def _call_fragment(self, fragment: ToolCallDelta) -> bytes:
         function = fragment.get("function") or {}
         key = fragment.get("index")
-        if not isinstance(key, int):
+        if key is None:
             key = len(self._calls) + len(self._closed_calls) if fragment.get("id") else 0
         out = b""
         call = self._calls.get(key)
@@ -374,11 +364,8 @@ class ResponseEvents:
         return self._close_text(status) + self._close_calls(status)
 
     async def finish(self) -> None:
-        """The provider has finished: build the last events, and keep the final response
-        (when there is a store) before the last byte is written."""
+        """The provider has finished: build the last events, and with them `final`."""
         self._last = self._last_events()
-        if self._keep is not None and self.final is not None:
-            await self._keep(self.final)
 
     def ending(self) -> bytes:
         return self._last if self._last is not None else self._last_events()

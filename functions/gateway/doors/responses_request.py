@@ -16,9 +16,9 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.doors.base import ChatRequest
+from gateway.core.request import ChatRequest
+from gateway.doors.validate import expect_string, invalid
 from gateway.errors import InvalidRequest
-from gateway.observability import bounded_names
 from gateway.schema import parse_chat_request
 
 log = logging.getLogger(__name__)
@@ -79,29 +79,16 @@ _CHAT_PARAM_NAMES = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class ResponsesTurn:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResponsesTurn(ChatRequest):
     """One translated Responses request: the chat request, and what only this door uses."""
 
-    chat: ChatRequest
     echo: dict[str, Any]
     """The request fields the response object repeats (`ECHOED`)."""
     store: bool
     """Whether the response may be kept for `GET /v1/responses/{id}` and follow-ups."""
     input_items: list[Any]
     """The request's input as items (a string input becomes one user message)."""
-
-
-def _fail(param: str, message: str) -> InvalidRequest:
-    return InvalidRequest(f"Invalid value for '{param}': {message}", param=param)
-
-
-def _string(obj: dict[str, Any], name: str, where: str) -> str:
-    """`obj[name]`, which must be a string."""
-    value = obj.get(name)
-    if not isinstance(value, str):
-        raise _fail(f"{where}.{name}", "expected a string.")
-    return value
 
 
 def translate(body: object) -> ResponsesTurn:
@@ -115,12 +102,13 @@ def translate(body: object) -> ResponsesTurn:
             )
     store = body.get("store", True)
     if not isinstance(store, bool):
-        raise _fail("store", "expected a boolean.")
+        raise invalid("store", "expected a boolean.")
     items = input_items(body.get("input"))
     chat: dict[str, Any] = {name: v for name, v in body.items() if name not in CONSUMED}
     chat["messages"] = _messages(body.get("instructions"), items)
+    left_out: frozenset[str] = frozenset()
     if body.get("tools") is not None:
-        chat["tools"] = _tools(body["tools"])
+        chat["tools"], left_out = _tools(body["tools"])
     if body.get("tool_choice") is not None:
         chat["tool_choice"] = _tool_choice(body["tool_choice"])
     _text_options(body.get("text"), chat)
@@ -129,10 +117,14 @@ def translate(body: object) -> ResponsesTurn:
         chat["max_completion_tokens"] = body["max_output_tokens"]
     if body.get("top_logprobs") is not None:
         chat["logprobs"] = True
-    parsed = _validated(chat)
+    parsed, _ = parse_chat_request(chat, _responses_name)
     stream = bool(parsed.stream)
     return ResponsesTurn(
-        chat=ChatRequest(body=chat, model=parsed.model, stream=stream, include_usage=stream),
+        body=chat,
+        model=parsed.model,
+        stream=stream,
+        include_usage=stream,
+        left_out=left_out,
         echo={name: body.get(name, default) for name, default in ECHOED.items()},
         store=store,
         input_items=items,
@@ -144,34 +136,25 @@ def input_items(value: object) -> list[Any]:
     if isinstance(value, str):
         return [{"type": "message", "role": "user", "content": value}]
     if not isinstance(value, list):
-        raise _fail("input", "expected a string or a list of input items.")
+        raise invalid("input", "expected a string or a list of input items.")
     return value
 
 
-def _validated(chat: dict[str, Any]) -> Any:
-    """The chat schema's check, its 400 renamed to the Responses field that caused it."""
-    try:
-        parsed, _ = parse_chat_request(chat)
-    except InvalidRequest as error:
-        param = error.param or ""
-        name = "input" if param.startswith("messages") else _CHAT_PARAM_NAMES.get(param, param)
-        if name == param:
-            raise
-        message = error.message.replace(f"'{param}'", f"'{name}'")
-        raise InvalidRequest(message, param=name) from None
-    return parsed
+def _responses_name(param: str) -> str:
+    """The Responses field a chat schema error is about."""
+    return "input" if param.startswith("messages") else _CHAT_PARAM_NAMES.get(param, param)
 
 
 def _messages(instructions: object, items: list[Any]) -> list[dict[str, Any]]:
     messages: list[dict[str, Any]] = []
     if instructions is not None:
         if not isinstance(instructions, str):
-            raise _fail("instructions", "expected a string.")
+            raise invalid("instructions", "expected a string.")
         messages.append({"role": "system", "content": instructions})
     for i, item in enumerate(items):
         where = f"input[{i}]"
         if not isinstance(item, dict):
-            raise _fail(where, "expected an object.")
+            raise invalid(where, "expected an object.")
         kind = item.get("type", "message")
         if kind == "message":
             messages.append(_message(item, where))
@@ -182,7 +165,7 @@ def _messages(instructions: object, items: list[Any]) -> list[dict[str, Any]]:
             messages.append(
                 {
                     "role": "tool",
-                    "tool_call_id": _string(item, "call_id", where),
+                    "tool_call_id": expect_string(item.get("call_id"), f"{where}.call_id"),
                     "content": output if isinstance(output, str) else _text_of(output, where),
                 }
             )
@@ -199,11 +182,11 @@ def _add_call(messages: list[dict[str, Any]], item: dict[str, Any], where: str) 
     """A `function_call` item joins the assistant message before it, as chat expects
     (parallel calls are one assistant message with several `tool_calls`)."""
     call = {
-        "id": _string(item, "call_id", where),
+        "id": expect_string(item.get("call_id"), f"{where}.call_id"),
         "type": "function",
         "function": {
-            "name": _string(item, "name", where),
-            "arguments": _string(item, "arguments", where),
+            "name": expect_string(item.get("name"), f"{where}.name"),
+            "arguments": expect_string(item.get("arguments"), f"{where}.arguments"),
         },
     }
     last = messages[-1] if messages else None
@@ -217,7 +200,7 @@ def _message(item: dict[str, Any], where: str) -> dict[str, Any]:
     given = item.get("role")
     role = _ROLES.get(given) if isinstance(given, str) else None
     if role is None:
-        raise _fail(f"{where}.role", "expected one of user, assistant, system, developer.")
+        raise invalid(f"{where}.role", "expected one of user, assistant, system, developer.")
     content = item.get("content")
     if isinstance(content, str):
         return {"role": role, "content": content}
@@ -232,29 +215,29 @@ def _message(item: dict[str, Any], where: str) -> dict[str, Any]:
 def _text_of(content: object, where: str) -> str:
     """The text of an assistant message's or a tool output's parts, joined."""
     if not isinstance(content, list):
-        raise _fail(f"{where}.content", "expected a string or a list of content parts.")
+        raise invalid(f"{where}.content", "expected a string or a list of content parts.")
     texts = []
     for j, part in enumerate(content):
         if not isinstance(part, dict):
-            raise _fail(f"{where}.content[{j}]", "expected an object.")
+            raise invalid(f"{where}.content[{j}]", "expected an object.")
         text = part.get("text", part.get("refusal"))
         if not isinstance(text, str):
-            raise _fail(f"{where}.content[{j}]", "expected a text part.")
+            raise invalid(f"{where}.content[{j}]", "expected a text part.")
         texts.append(text)
     return "".join(texts)
 
 
 def _parts(content: object, where: str) -> list[dict[str, Any]]:
     if not isinstance(content, list):
-        raise _fail(f"{where}.content", "expected a string or a list of content parts.")
+        raise invalid(f"{where}.content", "expected a string or a list of content parts.")
     parts: list[dict[str, Any]] = []
     for j, part in enumerate(content):
         at = f"{where}.content[{j}]"
         if not isinstance(part, dict):
-            raise _fail(at, "expected an object.")
+            raise invalid(at, "expected an object.")
         kind = part.get("type")
         if kind in ("input_text", "output_text"):
-            parts.append({"type": "text", "text": _string(part, "text", at)})
+            parts.append({"type": "text", "text": expect_string(part.get("text"), f"{at}.text")})
         elif kind == "input_image" and isinstance(part.get("image_url"), str):
             image = {"url": part["image_url"], "detail": part.get("detail") or "auto"}
             parts.append({"type": "image_url", "image_url": image})
@@ -271,35 +254,36 @@ def _parts(content: object, where: str) -> list[dict[str, Any]]:
     return parts
 
 
-def _tools(tools: object) -> list[dict[str, Any]]:
+def _tools(tools: object) -> tuple[list[dict[str, Any]], frozenset[str]]:
+    """The function tools, and the other tools (built-in ones) as left out."""
     if not isinstance(tools, list):
-        raise _fail("tools", "expected a list of tools.")
+        raise invalid("tools", "expected a list of tools.")
     chat_tools = []
     dropped = []
     for i, tool in enumerate(tools):
         if not isinstance(tool, dict):
-            raise _fail(f"tools[{i}]", "expected an object.")
+            raise invalid(f"tools[{i}]", "expected an object.")
         if tool.get("type") != "function":
             dropped.append(str(tool.get("type")))
             continue
-        function = {"name": _string(tool, "name", f"tools[{i}]")}
+        function = {"name": expect_string(tool.get("name"), f"tools[{i}].name")}
         for name in ("description", "parameters", "strict"):
             if tool.get(name) is not None:
                 function[name] = tool[name]
         chat_tools.append({"type": "function", "function": function})
-    if dropped:
-        left_out = ", ".join(bounded_names(dropped))
-        log.warning("responses: tools left out (no route runs them): %s", left_out)
-    return chat_tools
+    return chat_tools, frozenset(f"tool {kind}" for kind in dropped)
 
 
 def _tool_choice(choice: object) -> object:
     if isinstance(choice, str):
         return choice
     if not isinstance(choice, dict):
-        raise _fail("tool_choice", "expected a string or an object.")
+        raise invalid("tool_choice", "expected a string or an object.")
     if choice.get("type") == "function":
-        return {"type": "function", "function": {"name": _string(choice, "name", "tool_choice")}}
+        return {
+            "type": "function",
+            "function": {"name": expect_string(choice.get("name"), "tool_choice.name")},
+        }
     name = choice.get("name") or choice.get("type")
     raise InvalidRequest(
         f"tool_choice forces '{name}', which this gateway cannot run: it serves function "
@@ -314,14 +298,14 @@ def _text_options(text: object, chat: dict[str, Any]) -> None:
     if text is None:
         return
     if not isinstance(text, dict):
-        raise _fail("text", "expected an object.")
+        raise invalid("text", "expected an object.")
     if text.get("verbosity") is not None:
         chat["verbosity"] = text["verbosity"]
     form = text.get("format")
     if form is None:
         return
     if not isinstance(form, dict):
-        raise _fail("text.format", "expected an object.")
+        raise invalid("text.format", "expected an object.")
     kind = form.get("type")
     if kind == "json_object":
         chat["response_format"] = {"type": "json_object"}
@@ -329,7 +313,7 @@ def _text_options(text: object, chat: dict[str, Any]) -> None:
         schema = {k: v for k, v in form.items() if k != "type"}
         chat["response_format"] = {"type": "json_schema", "json_schema": schema}
     elif kind != "text":
-        raise _fail("text.format.type", "expected text, json_object or json_schema.")
+        raise invalid("text.format.type", "expected text, json_object or json_schema.")
 
 
 def _reasoning_options(reasoning: object, chat: dict[str, Any]) -> None:
@@ -337,6 +321,6 @@ def _reasoning_options(reasoning: object, chat: dict[str, Any]) -> None:
     if reasoning is None:
         return
     if not isinstance(reasoning, dict):
-        raise _fail("reasoning", "expected an object.")
+        raise invalid("reasoning", "expected an object.")
     if reasoning.get("effort") is not None:
         chat["reasoning_effort"] = reasoning["effort"]

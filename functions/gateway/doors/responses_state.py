@@ -4,23 +4,25 @@ A stored response is kept with the whole conversation that led to it (its input,
 any earlier turns already expanded), so a follow-up names one id and the gateway sends
 the provider the full history: previous input, previous output, new input.
 
-Records live in a `ByteStore` under a keyed digest of tenant and response id: another
-tenant's lookup computes another key and finds nothing, which is the tenant isolation.
-`store: false` responses, and responses that failed, are never kept.
+Records live in a `storage` store (`GATEWAY_RESPONSES_STORE_URL`, with the response
+cache's syntax) under a keyed digest of tenant and response id: another tenant's lookup
+computes another key and finds nothing, which is the tenant isolation. `store: false`
+responses, and responses that failed, are never kept. A store that fails is handled as
+the cache handles it: logged, a read finds nothing and a write is skipped, and the
+request goes on.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import zlib
-from typing import Any, Protocol
+import time
+from typing import Any
 
-import orjson
-
-from gateway.cache.entry import CorruptEntry, inflate_json
 from gateway.doors.responses_request import ResponsesTurn, input_items
 from gateway.errors import InvalidRequest, NotFound
+from gateway.storage.packed import CorruptData, pack, unpack
+from gateway.storage.store import Store, StoredEntry, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -30,20 +32,19 @@ DEFAULT_TTL_SECONDS = 30 * 24 * 3600
 _FORMAT = 1
 
 
-class ByteStore(Protocol):
-    """What the state needs from a store: bytes under a key, for a while.
+def open_response_state(url: str | None, hash_key: bytes) -> ResponseState | None:
+    """The state for `url` (`GATEWAY_RESPONSES_STORE_URL`: empty for the default store, a
+    SQLite file in the temp directory); None (nothing is stored) when turned off."""
+    if url is None:
+        return None
+    from gateway.storage.backends import open_store
 
-    `responses_cache_store.CacheByteStore` provides it over the response cache's stores.
-    """
-
-    async def get(self, key: bytes) -> bytes | None: ...
-
-    async def put(self, key: bytes, data: bytes, ttl_seconds: int) -> None: ...
+    return ResponseState(open_store(url, "GATEWAY_RESPONSES_STORE_URL"), hash_key)
 
 
 class ResponseState:
     def __init__(
-        self, store: ByteStore, hash_key: bytes, ttl_seconds: int = DEFAULT_TTL_SECONDS
+        self, store: Store, hash_key: bytes, ttl_seconds: int = DEFAULT_TTL_SECONDS
     ) -> None:
         self._store = store
         self._hash_key = hash_key[:64]
@@ -56,12 +57,16 @@ class ResponseState:
 
     async def load(self, tenant_id: str, response_id: str) -> dict[str, Any] | None:
         """The record (`response`, `input`) the tenant stored under `response_id`."""
-        data = await self._store.get(self._key(tenant_id, response_id))
-        if data is None:
+        try:
+            entry = await self._store.get(self._key(tenant_id, response_id))
+        except StoreError as error:
+            log.warning("stored responses unavailable (read): %s", type(error).__name__)
+            return None
+        if entry is None:
             return None
         try:
-            record = inflate_json(data)
-        except CorruptEntry as error:
+            record = unpack(entry.data)
+        except CorruptData as error:
             log.warning("stored response unreadable: %s", error)
             return None
         if not _well_formed(record):
@@ -72,9 +77,15 @@ class ResponseState:
     async def save(self, tenant_id: str, turn: ResponsesTurn, response: dict[str, Any]) -> None:
         if not turn.store:
             return
-        record = {"v": _FORMAT, "response": response, "input": turn.input_items}
-        data = zlib.compress(orjson.dumps(record))
-        await self._store.put(self._key(tenant_id, response["id"]), data, self._ttl_seconds)
+        data = pack({"v": _FORMAT, "response": response, "input": turn.input_items})
+        if len(data) > self._store.max_entry_bytes:
+            log.warning("response not stored: %d bytes is over the store's limit", len(data))
+            return
+        key = self._key(tenant_id, response["id"])
+        try:
+            await self._store.put(key, StoredEntry(data, time.time()), self._ttl_seconds)
+        except StoreError as error:
+            log.warning("stored responses unavailable (write): %s", type(error).__name__)
 
     async def retrieve(self, tenant_id: str, response_id: str) -> dict[str, Any]:
         """The stored response object; 404 when this tenant stored none under the id."""

@@ -1,21 +1,12 @@
-"""The provider interface: a request in, an async stream of normalized chunks out.
-
-A *chunk* is an OpenAI `chat.completion.chunk` object without the four fields the gateway
-owns (`id`, `object`, `created`, `model`): `choices` (each with `index`, `delta`,
-`finish_reason`), and `usage` or other provider fields when present. Providers that speak
-another protocol translate into this shape; the gateway frames, checks and aggregates it
-the same way for every provider.
-"""
+"""The provider interface: a request in, an async stream of chunks out (`gateway.core`)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from gateway.config import ModelRoute
-
-Chunk = dict[str, Any]
+from gateway.core.chunks import ChunkStream
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,20 +25,6 @@ class UpstreamRequest:
     timeout_seconds: float
     headers: dict[str, str]
     """Client headers on the operator's allow-list (`GATEWAY_FORWARD_HEADERS`)."""
-
-
-class ChunkStream(Protocol):
-    """An open upstream stream. `aclose()` releases the connection; always call it.
-
-    A stream may also offer `ready() -> bool`: whether its next chunk is already in hand,
-    so the gateway can send a burst of events in one write.
-    """
-
-    def __aiter__(self) -> AsyncIterator[Chunk]: ...
-
-    def __anext__(self) -> Awaitable[Chunk]: ...
-
-    def aclose(self) -> Awaitable[None]: ...
 
 
 class Provider(Protocol):

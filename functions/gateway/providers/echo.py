@@ -10,7 +10,8 @@ import asyncio
 from collections.abc import AsyncGenerator
 from typing import Any
 
-from gateway.providers.base import Chunk, ChunkStream, UpstreamRequest
+from gateway.core.chunks import Chunk, ChunkStream
+from gateway.providers.base import UpstreamRequest
 
 GREETING = "Hello from the gateway's built-in echo model."
 
@@ -41,7 +42,7 @@ class EchoProvider:
         self._delay = word_delay_seconds
 
     async def open(self, request: UpstreamRequest) -> ChunkStream:
-        return self._stream(request.params.get("messages", []))
+        return _EchoStream(self._stream(request.params.get("messages", [])))
 
     async def _stream(self, messages: list[dict[str, Any]]) -> AsyncGenerator[Chunk, None]:
         words = echo_reply(messages).split(" ")
@@ -71,3 +72,16 @@ class EchoProvider:
 
     async def aclose(self) -> None:
         return None
+
+
+class _EchoStream(ChunkStream):
+    __slots__ = ("_chunks",)
+
+    def __init__(self, chunks: AsyncGenerator[Chunk, None]) -> None:
+        self._chunks = chunks
+
+    async def __anext__(self) -> Chunk:
+        return await anext(self._chunks)
+
+    async def aclose(self) -> None:
+        await self._chunks.aclose()

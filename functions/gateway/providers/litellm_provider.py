@@ -12,10 +12,11 @@ from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 
+from gateway.core.chunk_shape import WRONG_SHAPE, checked_chunk
+from gateway.core.chunks import STRING_FIELDS, Choice, Chunk, ChunkStream, Usage
 from gateway.errors import GatewayError, UpstreamFailed, UpstreamTimeout
-from gateway.providers.base import Chunk, UpstreamRequest
+from gateway.providers.base import UpstreamRequest
 from gateway.providers.bounded import bound_litellm_transports
-from gateway.providers.chunk_shape import WRONG_SHAPE, checked_chunk
 from gateway.providers.litellm_internals import (
     ChunkTail,
     field_values,
@@ -32,7 +33,6 @@ from gateway.providers.upstream_errors import (
 )
 from gateway.redaction import Redactor
 
-_DELTA_TEXT_FIELDS = ("role", "content", "reasoning_content", "refusal")
 _module: ModuleType | None = None
 
 
@@ -152,7 +152,7 @@ def _choice(choice: Any) -> dict[str, Any]:
     fields = field_values(choice)
     source = field_values(fields.get("delta"))
     delta: dict[str, Any] = {}
-    for name in _DELTA_TEXT_FIELDS:
+    for name in STRING_FIELDS:
         value = source.get(name)
         if value is not None:
             delta[name] = value
@@ -181,15 +181,15 @@ class _Estimate:
         self._params = params
         self._text: list[str] = []
 
-    def add(self, choice: Mapping[str, Any]) -> None:
+    def add(self, choice: Choice) -> None:
         delta = choice["delta"]
         if "content" in delta:
-            self._text.append(delta["content"])
-        for call in delta.get("tool_calls", ()):
+            self._text.append(delta["content"] or "")
+        for call in delta.get("tool_calls") or ():
             function = call.get("function") or {}
             self._text += [function.get("name") or "", function.get("arguments") or ""]
 
-    def usage(self) -> dict[str, Any]:
+    def usage(self) -> Usage:
         count = _litellm().token_counter
         prompt = count(model=self._model, messages=self._params.get("messages") or [])
         completion = count(model=self._model, text="".join(self._text), count_response_tokens=True)
@@ -200,7 +200,7 @@ class _Estimate:
         }
 
 
-class LiteLLMChunkStream:
+class LiteLLMChunkStream(ChunkStream):
     """LiteLLM's stream objects, converted to the gateway's chunk shape.
 
     Usage is what the provider reported (as LiteLLM translated it), or, when it reported
@@ -216,9 +216,6 @@ class LiteLLMChunkStream:
         self._redactor = redactor
         self._estimate = estimate
 
-    def __aiter__(self) -> LiteLLMChunkStream:
-        return self
-
     async def __anext__(self) -> Chunk:
         if not self._tuned:
             self._tuned = tune_provider_stream(self._stream)
@@ -231,13 +228,13 @@ class LiteLLMChunkStream:
         try:
             fields = field_values(item)
             choices = [_choice(c) for c in fields.get("choices") or ()]
-            chunk: Chunk = {"choices": choices}
+            raw: dict[str, Any] = {"choices": choices}
             if fields.get("usage") is not None:
-                chunk["usage"] = self._chunks.reported_usage or self._estimate.usage()
-            checked_chunk(chunk)
+                raw["usage"] = self._chunks.reported_usage or self._estimate.usage()
+            chunk = checked_chunk(raw)
         except (AttributeError, TypeError, ValueError):  # LiteLLM passed on junk it was sent
             raise UpstreamFailed(WRONG_SHAPE) from None
-        for choice in choices:
+        for choice in chunk["choices"]:
             self._estimate.add(choice)
         return chunk
 

@@ -15,9 +15,10 @@ from typing import Any
 import orjson
 
 from gateway.config import Settings
+from gateway.core.chunk_shape import WRONG_SHAPE, checked_chunk
+from gateway.core.chunks import Chunk, ChunkStream
 from gateway.errors import GatewayError, UpstreamFailed, UpstreamTimeout
-from gateway.providers.base import Chunk, UpstreamRequest
-from gateway.providers.chunk_shape import WRONG_SHAPE, checked_chunk
+from gateway.providers.base import UpstreamRequest
 from gateway.providers.http1 import ConnectionPool, HTTPError, Response
 from gateway.providers.limits import COMPRESSED, is_compressed
 from gateway.providers.sse_reader import SSEDataReader
@@ -115,7 +116,7 @@ def _error_message(raw: bytes) -> str:
     return message if isinstance(message, str) else ""
 
 
-class UpstreamEventStream:
+class UpstreamEventStream(ChunkStream):
     """The upstream's SSE events as chunks; ends at `data: [DONE]`."""
 
     __slots__ = ("_done", "_reader", "_redactor", "_response")
@@ -125,9 +126,6 @@ class UpstreamEventStream:
         self._reader = SSEDataReader(response)
         self._redactor = redactor
         self._done = False
-
-    def __aiter__(self) -> UpstreamEventStream:
-        return self
 
     async def __anext__(self) -> Chunk:
         if self._done:

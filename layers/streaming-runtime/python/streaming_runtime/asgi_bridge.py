@@ -12,17 +12,15 @@ import asyncio
 import enum
 import json
 import logging
-from itertools import chain
 from typing import Any, Protocol
 
-from mangum.adapter import HANDLERS
+from mangum import Mangum
 from mangum.exceptions import UnexpectedMessage
 from mangum.types import ASGI, LambdaHandler, Message, Response
 
 from streaming_runtime import logs
 from streaming_runtime.context import LambdaContext
 from streaming_runtime.errors import NoResponse, UnsupportedEvent, error_document
-from streaming_runtime.handler import ServedApp
 from streaming_runtime.response_stream import (
     HTTP_INTEGRATION_CONTENT_TYPE,
     ResponseStream,
@@ -35,13 +33,14 @@ logger = logging.getLogger(__name__)
 Headers = list[tuple[bytes, bytes]]
 
 
-def infer_handler(served: ServedApp, event: Any, context: LambdaContext) -> LambdaHandler:
-    """The first of the Mangum's custom handlers, then Mangum's own, that accepts the event
-    (the order `Mangum.infer` uses)."""
+def infer_handler(served: Mangum, event: Any, context: LambdaContext) -> LambdaHandler:
+    """`Mangum.infer`'s handler for the event (its custom handlers first, then its own);
+    `UnsupportedEvent` for an event none of them accepts."""
     if isinstance(event, dict):
-        for handler_cls in chain(served.custom_handlers, HANDLERS):
-            if handler_cls.infer(event, context, served.config):
-                return handler_cls(event, context, served.config)
+        try:
+            return served.infer(event, context)
+        except RuntimeError:  # what Mangum raises when no handler accepts the event
+            pass
     raise UnsupportedEvent(
         "The event is not an HTTP request from a Function URL, API Gateway or an ALB"
     )

@@ -1,9 +1,9 @@
-"""Resolves `_HANDLER` (`module.attribute`) to the ASGI app to serve and its settings.
+"""Resolves `_HANDLER` (`module.attribute`) to the `mangum.Mangum` that serves it.
 
-The attribute may be the app itself or a `mangum.Mangum` wrapping it, so one handler
-setting serves both the managed runtime (buffered, through Mangum) and this runtime;
-a Mangum's settings (base path, text MIME types, excluded headers, custom handlers,
-lifespan) are kept.
+The attribute may be a Mangum, so one handler setting serves both the managed runtime
+(buffered, through Mangum) and this runtime, and its settings (base path, text MIME
+types, excluded headers, custom handlers, lifespan) are kept; or a bare ASGI app, which
+gets Mangum's defaults by being wrapped in `Mangum(app)`.
 """
 
 from __future__ import annotations
@@ -11,24 +11,14 @@ from __future__ import annotations
 import importlib
 import inspect
 import sys
-from dataclasses import dataclass, field
 from typing import Any
 
-from mangum.adapter import DEFAULT_TEXT_MIME_TYPES
-from mangum.types import ASGI, LambdaConfig, LambdaHandler, LifespanMode
+from mangum import Mangum
 
 from streaming_runtime.errors import Fault
 
 
-@dataclass(frozen=True)
-class ServedApp:
-    app: ASGI
-    config: LambdaConfig
-    custom_handlers: list[type[LambdaHandler]] = field(default_factory=list)
-    lifespan: LifespanMode = "auto"
-
-
-def load(handler: str) -> ServedApp:
+def load(handler: str) -> Mangum:
     """Imports the handler's module; errors carry the managed runtime's error types."""
     module_name, _, attribute = handler.rpartition(".")
     if not module_name or not attribute:
@@ -56,21 +46,14 @@ def load(handler: str) -> ServedApp:
     return serve(target)
 
 
-def serve(target: Any) -> ServedApp:
-    """The app and settings for a handler attribute: an ASGI app or a Mangum."""
-    from mangum import Mangum
-
+def serve(target: Any) -> Mangum:
+    """The Mangum for a handler attribute: itself, or a bare ASGI app wrapped in one."""
     if isinstance(target, Mangum):
-        return ServedApp(target.app, target.config, list(target.custom_handlers), target.lifespan)
+        return target
     if not _is_asgi_app(target):
         message = "The handler must be an ASGI app or a mangum.Mangum, not a function handler"
         raise Fault("Runtime.HandlerNotFound", message)
-    config = LambdaConfig(
-        api_gateway_base_path="/",
-        text_mime_types=list(DEFAULT_TEXT_MIME_TYPES),
-        exclude_headers=[],
-    )
-    return ServedApp(target, config)
+    return Mangum(target)
 
 
 def _is_asgi_app(target: Any) -> bool:

@@ -10,6 +10,8 @@ import logging
 import os
 import signal
 
+from mangum import Mangum
+
 from streaming_runtime import logs, snapstart
 from streaming_runtime.asgi_bridge import (
     BufferedSink,
@@ -21,14 +23,13 @@ from streaming_runtime.asgi_bridge import (
 )
 from streaming_runtime.context import LambdaContext
 from streaming_runtime.errors import Fault, error_document
-from streaming_runtime.handler import ServedApp
 from streaming_runtime.lifespan import Lifespan
 from streaming_runtime.runtime_api import Invocation, RuntimeApi
 
 logger = logging.getLogger(__name__)
 
 
-async def serve(api: RuntimeApi, served: ServedApp) -> int:
+async def serve(api: RuntimeApi, served: Mangum) -> int:
     """Runs until SIGTERM (then the app's lifespan shutdown) or a Runtime API failure."""
     lifespan = Lifespan(served.app, served.lifespan)
     try:
@@ -58,7 +59,7 @@ async def serve(api: RuntimeApi, served: ServedApp) -> int:
 
 
 async def handle(
-    api: RuntimeApi, served: ServedApp, lifespan: Lifespan, invocation: Invocation
+    api: RuntimeApi, served: Mangum, lifespan: Lifespan, invocation: Invocation
 ) -> None:
     request_id = invocation.request_id
     context = LambdaContext(invocation.headers)

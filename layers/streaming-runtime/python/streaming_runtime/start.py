@@ -19,9 +19,9 @@ from streaming_runtime.errors import Fault, error_document
 from streaming_runtime.runtime_api import RuntimeApi
 
 if TYPE_CHECKING:
-    from streaming_runtime.handler import ServedApp
+    from mangum import Mangum
 
-Serve = Callable[[RuntimeApi, "ServedApp"], Awaitable[int]]
+Serve = Callable[[RuntimeApi, "Mangum"], Awaitable[int]]
 
 
 def main() -> NoReturn:
@@ -41,7 +41,7 @@ def main() -> NoReturn:
     sys.exit(loop.run_until_complete(serve(api, served)))
 
 
-def load() -> tuple[Serve, ServedApp]:
+def load() -> tuple[Serve, Mangum]:
     """The runtime's own modules (they import Mangum, from the task root or a layer) and
     the app `_HANDLER` names."""
     try:

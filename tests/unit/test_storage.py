@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from moto import mock_aws
 
-from gateway.cache.memory import MemoryStore
-from gateway.cache.sqlite import SqliteStore
-from gateway.cache.store import Store, StoredEntry, StoreError
+from gateway.storage.memory import MemoryStore
+from gateway.storage.sqlite import SqliteStore
+from gateway.storage.store import Store, StoredEntry, StoreError
 from tests.support.dynamodb import REGION, create_cache_table
 
 TABLE = "cache"
@@ -31,7 +31,7 @@ def dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], Store]]:
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
         create_cache_table(None, TABLE)
-        from gateway.cache.dynamodb import DynamoDbStore
+        from gateway.storage.dynamodb import DynamoDbStore
 
         yield lambda: DynamoDbStore(TABLE)
 
@@ -131,7 +131,7 @@ def test_dynamodb_refuses_an_item_over_its_limit(dynamodb: Callable[[], Store]) 
 def test_dynamodb_without_the_table_fails_with_a_store_error(
     dynamodb: Callable[[], Store],
 ) -> None:
-    from gateway.cache.dynamodb import DynamoDbStore
+    from gateway.storage.dynamodb import DynamoDbStore
 
     with pytest.raises(StoreError, match="ResourceNotFoundException"):
         asyncio.run(DynamoDbStore("no-such-table").get(key(1)))

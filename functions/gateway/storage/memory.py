@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 
-from gateway.cache.store import StoredEntry
+from gateway.storage.store import StoredEntry
 
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 

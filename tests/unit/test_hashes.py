@@ -1,4 +1,4 @@
-"""The per-request hashes and the response cache's key: stable, order-independent,
+"""The correlation hashes and the response cache's key: stable, order-independent,
 tenant-separated."""
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ import httpx
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.cache_keys import compute_cache_keys, response_cache_key, semantic_text
+from gateway.cache.key import response_cache_key
 from gateway.config import derive_hash_key
+from gateway.correlation import request_hashes
 from tests.support.gateway import OTHER_TENANT_KEY, TENANT_KEY
 
 KEY = derive_hash_key("test-key")
@@ -45,16 +46,15 @@ def reorder(value: object) -> object:
 @given(st.dictionaries(st.text(max_size=6), json_values, max_size=6))
 def test_key_order_does_not_change_any_hash(request: dict[str, object]) -> None:
     body = {"model": "m", "messages": [], **request}
-    assert compute_cache_keys("t", body, KEY) == compute_cache_keys("t", reorder(body), KEY)
+    assert request_hashes("t", body, KEY) == request_hashes("t", reorder(body), KEY)
 
 
 def test_same_request_same_hashes_in_another_process() -> None:
     code = (
-        "import json, sys; from gateway.cache_keys import compute_cache_keys, semantic_text;"
+        "import json, sys; from gateway.correlation import request_hashes;"
         "from gateway.config import derive_hash_key;"
-        "k = compute_cache_keys('acme', json.loads(sys.argv[1]), derive_hash_key('test-key'));"
-        "from gateway.cache_keys import semantic_text;"
-        "print(k.tenant_id_hash, k.context_hash, semantic_text(json.loads(sys.argv[1])))"
+        "k = request_hashes('acme', json.loads(sys.argv[1]), derive_hash_key('test-key'));"
+        "print(k.tenant_id_hash, k.context_hash)"
     )
     out = subprocess.run(
         [sys.executable, "-c", code, json.dumps(REQUEST)],
@@ -63,17 +63,13 @@ def test_same_request_same_hashes_in_another_process() -> None:
         text=True,
         env={"PYTHONPATH": "functions", "PYTHONHASHSEED": "random"},
     )
-    here = compute_cache_keys("acme", REQUEST, KEY)
-    assert out.stdout.split(" ", 2) == [
-        str(here.tenant_id_hash),
-        str(here.context_hash),
-        semantic_text(REQUEST) + "\n",
-    ]
+    here = request_hashes("acme", REQUEST, KEY)
+    assert out.stdout.split() == [str(here.tenant_id_hash), str(here.context_hash)]
 
 
 def test_tenants_get_different_tenant_hashes_for_the_same_request() -> None:
-    a = compute_cache_keys("acme", REQUEST, KEY)
-    b = compute_cache_keys("globex", REQUEST, KEY)
+    a = request_hashes("acme", REQUEST, KEY)
+    b = request_hashes("globex", REQUEST, KEY)
     assert a.tenant_id_hash != b.tenant_id_hash
     assert a.context_hash == b.context_hash  # the request is the same; the tenant hash differs
     assert 0 <= a.tenant_id_hash < 2**64
@@ -82,28 +78,16 @@ def test_tenants_get_different_tenant_hashes_for_the_same_request() -> None:
 
 def test_hash_key_changes_the_tenant_hash() -> None:
     assert (
-        compute_cache_keys("acme", REQUEST, KEY).tenant_id_hash
-        != compute_cache_keys("acme", REQUEST, derive_hash_key("other")).tenant_id_hash
+        request_hashes("acme", REQUEST, KEY).tenant_id_hash
+        != request_hashes("acme", REQUEST, derive_hash_key("other")).tenant_id_hash
     )
 
 
-def test_semantic_text_keeps_what_is_asked_and_drops_sampling_and_delivery() -> None:
-    text = semantic_text(
-        {**REQUEST, "user": "u", "max_tokens": 5, "response_format": {"type": "json_object"}}
-    )
-
-    assert json.loads(text) == {
-        "messages": REQUEST["messages"],
-        "model": "gpt-4o-mini",
-        "tools": REQUEST["tools"],
-        "response_format": {"type": "json_object"},
-    }
-    assert text == json.dumps(json.loads(text), sort_keys=True, separators=(",", ":"))
+def test_the_context_hash_covers_sampling_parameters() -> None:
     hot = {**REQUEST, "temperature": 1.5}
-    assert semantic_text(hot) == semantic_text(REQUEST)
     assert (
-        compute_cache_keys("acme", hot, KEY).context_hash
-        != compute_cache_keys("acme", REQUEST, KEY).context_hash
+        request_hashes("acme", hot, KEY).context_hash
+        != request_hashes("acme", REQUEST, KEY).context_hash
     )
 
 
@@ -163,4 +147,4 @@ def test_the_response_key_separates_tenants_and_hash_keys() -> None:
     assert response_cache_key("globex", REQUEST, KEY) != key
     assert response_cache_key("acme", REQUEST, derive_hash_key("other")) != key
     # Not the correlation hash under another name.
-    assert key[:8] != compute_cache_keys("acme", REQUEST, KEY).context_hash.to_bytes(8, "big")
+    assert key[:8] != request_hashes("acme", REQUEST, KEY).context_hash.to_bytes(8, "big")

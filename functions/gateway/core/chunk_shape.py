@@ -1,18 +1,19 @@
-"""The one check that a provider's chunk has the shape every consumer relies on.
+"""The one check that a chunk has the shape every consumer relies on.
 
-Run where a provider's output becomes a chunk, on both provider paths (the echo model's
-chunks are the gateway's own), so that the stream formats of every door and the collector
-for `stream: false` can read chunks without checking them again.
+Run where a chunk enters the gateway: on both provider paths (the echo model's chunks are
+the gateway's own) and when the cache reads a stored answer, so that the stream formats
+of every door and the collector for `stream: false` read chunks without checking them
+again.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypeGuard
 
+from gateway.core.chunks import STRING_FIELDS, Chunk
 from gateway.errors import UpstreamFailed
 
 WRONG_SHAPE = "The provider sent a chunk of the wrong shape."
-_TEXT_FIELDS = ("role", "content", "reasoning_content", "refusal")
 
 
 def _is_text(value: object) -> bool:
@@ -37,7 +38,7 @@ def _choice_ok(choice: object) -> bool:
     delta = choice.get("delta", {})
     if not isinstance(delta, dict) or not _is_text(choice.get("finish_reason")):
         return False
-    if not all(_is_text(delta.get(name)) for name in _TEXT_FIELDS):
+    if not all(_is_text(delta.get(name)) for name in STRING_FIELDS):
         return False
     tool_calls = delta.get("tool_calls")
     if tool_calls is not None and not (
@@ -71,16 +72,20 @@ def _usage_ok(usage: object) -> bool:
     return True
 
 
-def checked_chunk(chunk: Any) -> dict[str, Any]:
-    """`chunk` itself if it is a well-formed chunk, else `UpstreamFailed`."""
-    if not isinstance(chunk, dict):
+def is_chunk(value: object) -> TypeGuard[Chunk]:
+    """Whether `value` has the shape of `Chunk`."""
+    if not isinstance(value, dict):
+        return False
+    choices = value.get("choices")
+    return (
+        isinstance(choices, list)
+        and _usage_ok(value.get("usage"))
+        and all(_choice_ok(choice) for choice in choices)
+    )
+
+
+def checked_chunk(value: object) -> Chunk:
+    """`value` itself if it is a well-formed chunk, else `UpstreamFailed`."""
+    if not is_chunk(value):
         raise UpstreamFailed(WRONG_SHAPE)
-    choices = chunk.get("choices")
-    usage = chunk.get("usage")
-    if (
-        not isinstance(choices, list)
-        or not _usage_ok(usage)
-        or not all(_choice_ok(choice) for choice in choices)
-    ):
-        raise UpstreamFailed(WRONG_SHAPE)
-    return chunk
+    return value

@@ -19,7 +19,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from gateway.cache.store import StoredEntry, StoreError
+from gateway.storage.store import StoredEntry, StoreError
 
 DEFAULT_PATH = Path(tempfile.gettempdir()) / "llm-gateway-cache.sqlite3"
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
@@ -40,7 +40,7 @@ CREATE INDEX IF NOT EXISTS entries_expires_at ON entries (expires_at);
 
 def _private_file(path: Path) -> None:
     """Create `path` readable by this user only, and refuse one that others could
-    read or write: cached answers are tenants' data, and the temp directory is shared."""
+    read or write: stored answers are tenants' data, and the temp directory is shared."""
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
     except OSError as error:
@@ -64,7 +64,7 @@ class SqliteStore:
         self._reader: sqlite3.Connection | None = None
         self._writer: sqlite3.Connection | None = None
         self._writes = 0
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cache-sqlite")
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-sqlite")
         self._opening = threading.Lock()
 
     async def get(self, key: bytes) -> StoredEntry | None:

@@ -1,32 +1,32 @@
-"""`GATEWAY_CACHE_URL` to a store; each backend's module is imported only when named."""
+"""A store URL to a store; each backend's module is imported only when named."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from gateway.cache.store import Store
 from gateway.errors import ConfigurationError
+from gateway.storage.store import Store
 
 _TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
 
 
-def open_store(url: str, variable: str = "GATEWAY_CACHE_URL") -> Store:
-    """The store `url` names; raises `ConfigurationError` (at start), naming `variable`,
-    for anything else."""
+def open_store(url: str, variable: str) -> Store:
+    """The store `url` (the setting `variable`) names; raises `ConfigurationError` (at
+    start), naming `variable`, for anything else."""
     scheme, separator, location = url.partition("://")
     if not url or (scheme == "sqlite" and separator and location.startswith("/")):
-        from gateway.cache.sqlite import DEFAULT_PATH, SqliteStore
+        from gateway.storage.sqlite import DEFAULT_PATH, SqliteStore
 
         return SqliteStore(Path(location) if url else DEFAULT_PATH)
     if scheme == "memory" and separator and not location:
-        from gateway.cache.memory import MemoryStore
+        from gateway.storage.memory import MemoryStore
 
         return MemoryStore()
     if scheme == "dynamodb" and separator and _TABLE_NAME.fullmatch(location):
-        from gateway.cache.dynamodb import DynamoDbStore
+        from gateway.storage.dynamodb import DynamoDbStore
 
-        return DynamoDbStore(location)
+        return DynamoDbStore(location, variable)
     raise ConfigurationError(
         f"{variable} must be empty (a SQLite file in the temp directory), memory://, "
         "sqlite:///absolute/path or dynamodb://TABLE"

@@ -4,7 +4,7 @@ Region, credentials and endpoint come from the usual AWS settings (`AWS_REGION`,
 `AWS_ENDPOINT_URL` for an emulator, ...). This module is imported only when the URL names
 DynamoDB, and the client is built at start: during the init phase, so under SnapStart it
 is in the snapshot. Calls run on threads (boto3 blocks) with short timeouts and one retry:
-a slow cache must not hold a request up for long.
+a slow store must not hold a request up for long.
 
 The table: partition key `key` (binary), `data` (binary), `stored_at` (number) and
 `expires_at` (number, the table's TTL attribute). DynamoDB deletes expired items within
@@ -22,8 +22,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from gateway.cache.store import StoredEntry, StoreError
 from gateway.errors import ConfigurationError
+from gateway.storage.store import StoredEntry, StoreError
 
 ITEM_LIMIT_BYTES = 400_000
 """DynamoDB's item size limit ("400 KB"), attribute names and the key included."""
@@ -35,14 +35,14 @@ _CLIENT_CONFIG = Config(
 class DynamoDbStore:
     max_entry_bytes = ITEM_LIMIT_BYTES - 1024  # room for the key, the numbers and the names
 
-    def __init__(self, table: str) -> None:
+    def __init__(self, table: str, variable: str = "GATEWAY_CACHE_URL") -> None:
         self._table = table
         try:
             # boto3 itself reads AWS_DEFAULT_REGION only; Lambda sets both.
             session = boto3.session.Session(region_name=os.environ.get("AWS_REGION") or None)
             self._client: Any = session.client("dynamodb", config=_CLIENT_CONFIG)
         except BotoCoreError as error:  # no region configured, most likely
-            raise ConfigurationError(f"GATEWAY_CACHE_URL: cannot use DynamoDB: {error}") from None
+            raise ConfigurationError(f"{variable}: cannot use DynamoDB: {error}") from None
 
     async def get(self, key: bytes) -> StoredEntry | None:
         item = await asyncio.to_thread(self._call, "get_item", Key={"key": {"B": key}})

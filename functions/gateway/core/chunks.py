@@ -1,0 +1,86 @@
+"""The internal chunk stream: what every provider produces and every door consumes.
+
+A *chunk* is an OpenAI `chat.completion.chunk` object without the four fields the gateway
+owns (`id`, `object`, `created`, `model`): `choices` (each with `index`, `delta`,
+`finish_reason`), and `usage` or other provider fields when present. Providers that speak
+another protocol translate into this shape; `chunk_shape.checked_chunk` holds every chunk
+to it where it enters the gateway, so nothing downstream checks it again.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final, Literal, Protocol, Required, TypedDict
+
+TextField = Literal["content", "reasoning_content", "refusal"]
+TEXT_FIELDS: Final[tuple[TextField, ...]] = ("content", "reasoning_content", "refusal")
+"""The delta fields whose pieces make up text: the answer, its reasoning, a refusal."""
+StringField = Literal["role", TextField]
+STRING_FIELDS: Final[tuple[StringField, ...]] = ("role", *TEXT_FIELDS)
+"""Every delta field that is a string (or null)."""
+
+
+class FunctionDelta(TypedDict, total=False):
+    name: str | None
+    arguments: str | None
+
+
+class ToolCallDelta(TypedDict, total=False):
+    """A fragment of a tool call: `id` (and `type`) only on the call's first fragment."""
+
+    index: int
+    id: str | None
+    type: str
+    function: FunctionDelta
+
+
+class Delta(TypedDict, total=False):
+    role: str | None
+    content: str | None
+    reasoning_content: str | None
+    refusal: str | None
+    tool_calls: list[ToolCallDelta] | None
+
+
+class Choice(TypedDict, total=False):
+    index: int
+    delta: Delta
+    finish_reason: str | None
+    logprobs: dict[str, Any] | None
+
+
+class Usage(TypedDict, total=False):
+    """Token counts, whole numbers; a provider may add fields of its own."""
+
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    total_tokens: int | None
+    prompt_tokens_details: dict[str, Any] | None
+    completion_tokens_details: dict[str, Any] | None
+
+
+class Chunk(TypedDict, total=False):
+    choices: Required[list[Choice]]
+    usage: Usage | None
+    system_fingerprint: str | None
+
+
+class ChunkStream(Protocol):
+    """An open stream of chunks. `aclose()` releases it (the upstream connection); the
+    gateway always calls it.
+
+    Streams subclass this to inherit the hooks' defaults.
+    """
+
+    __slots__ = ()
+
+    def __aiter__(self) -> ChunkStream:
+        return self
+
+    async def __anext__(self) -> Chunk: ...
+
+    def ready(self) -> bool:
+        """Whether the next chunk is already in hand, so that the gateway can send a burst
+        of events in one write. Default: never known."""
+        return False
+
+    async def aclose(self) -> None: ...

@@ -1,0 +1,39 @@
+"""Path-aware checks of a client's JSON, for the doors that translate their own requests.
+
+A 400 names the offending field by its path in the client's request
+(`messages[2].content[0].source.type`), in OpenAI's wording, which both SDK families show
+as is: "Invalid value for '<path>': expected <what>."
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from gateway.errors import InvalidRequest
+
+
+def invalid(path: str, detail: str) -> InvalidRequest:
+    return InvalidRequest(f"Invalid value for '{path}': {detail}", param=path)
+
+
+def _checker(kind: type, expected: str) -> Callable[[object, str], Any]:
+    def check(value: object, path: str) -> Any:
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise invalid(path, f"expected {expected}.")
+        return value
+
+    return check
+
+
+expect_object: Callable[[object, str], dict[str, Any]] = _checker(dict, "an object")
+expect_array: Callable[[object, str], list[Any]] = _checker(list, "an array")
+expect_string: Callable[[object, str], str] = _checker(str, "a string")
+expect_boolean: Callable[[object, str], bool] = _checker(bool, "a boolean")
+expect_integer: Callable[[object, str], int] = _checker(int, "an integer")
+
+
+def expect_number(value: object, path: str, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise invalid(path, f"expected a number from {low:g} to {high:g}.")
+    return value
