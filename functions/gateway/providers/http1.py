@@ -3,10 +3,11 @@ response body that streams.
 
 Hand-written over asyncio's transports and httptools (llhttp, the C parser uvicorn uses)
 because no client library offers both a cheap start and a cheap chunk: aiohttp parses in C
-but takes ~95 ms to import and builds a TLS context when imported, for http:// upstreams
-too; httpx imports in ~50 ms but parses in Python, at about twice the CPU per chunk
-(`benchmarks/clients.py`). It does only what the direct path needs: no redirects, proxies,
-cookies or decompression (the gateway asks for `identity` and refuses anything else).
+but is slow to import and builds a TLS context when imported, for http:// upstreams too;
+httpx parses in Python, at several times the CPU per chunk (`benchmarks/clients.py`
+measures all three; docs/performance.md has the figures). It does only what the direct
+path needs: no redirects, proxies, cookies or decompression (the gateway asks for
+`identity` and refuses anything else).
 TLS is set up when the first https:// upstream is connected, once per pool.
 """
 
@@ -52,8 +53,8 @@ def _request_head(url: str, headers: Mapping[str, str], length: int) -> tuple[Or
     authority = host if port == default_port else f"{host}:{port}"
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     fields = [("host", authority), ("content-length", str(length)), *headers.items()]
-    texts = (target.replace(" ", "\n"), *(text for field in fields for text in field))
-    if any(character in text for text in texts for character in "\r\n\0"):
+    texts = (target, *(text for field in fields for text in field))
+    if " " in target or any(character in text for text in texts for character in "\r\n\0"):
         raise HTTPError("The provider URL or a header holds a line break, space or NUL.")
     lines = [f"POST {target} HTTP/1.1", *(f"{name}: {value}" for name, value in fields)]
     try:
