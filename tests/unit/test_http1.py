@@ -305,6 +305,7 @@ def test_a_response_that_is_not_http_fails(answer: bytes) -> None:
         ("/v1", {"x-forwarded\r\nx-injected": "1"}),
         ("/v1", {"x-forwarded": "a\0"}),
         ("/v1 HTTP/1.1\r\nx-injected: 1\r\nx:", {}),
+        ("/v1 HTTP/1.0", {}),
         ("/v1", {"x-forwarded": "\u2603"}),
     ],
     ids=[
@@ -313,6 +314,7 @@ def test_a_response_that_is_not_http_fails(answer: bytes) -> None:
         "CRLF in a name",
         "NUL",
         "CRLF in the URL",
+        "space in the URL",
         "non-Latin-1",
     ],
 )
