@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections.abc import Awaitable, Callable
 from functools import partial
+from typing import TypeVar
 
 import orjson
 from starlette.requests import Request
@@ -19,8 +21,10 @@ from gateway.cache.streams import ReplayStream
 from gateway.config import ModelRoute, Settings, TenantConfig
 from gateway.context import RequestContext
 from gateway.core.chunks import ChunkStream
+from gateway.core.embeddings import Embeddings
 from gateway.disconnect import ClientDisconnected, unless_disconnected
 from gateway.doors.base import Door, Keep, Reply, RequestT
+from gateway.doors.embeddings import EmbeddingsDoor
 from gateway.errors import (
     GatewayError,
     ModelNotFound,
@@ -30,11 +34,12 @@ from gateway.errors import (
 )
 from gateway.event_stream import EventStreamResponse, StreamLimits, StreamOutcome
 from gateway.observability import log_left_out, log_request, log_store_failure
-from gateway.params import ProviderParams, split_params
+from gateway.params import EMBEDDING_PARAMS, ProviderParams, split_params
 from gateway.providers import Providers
 from gateway.providers.base import UpstreamRequest
 
 RETRY_BACKOFF_SECONDS = 0.2
+T = TypeVar("T")
 
 
 class CompletionService:
@@ -102,6 +107,42 @@ class CompletionService:
             await keep_body(body)
         return Response(orjson.dumps(body), media_type="application/json", headers=headers)
 
+    async def embed(
+        self, request: Request, tenant: TenantConfig, door: EmbeddingsDoor, raw_body: object
+    ) -> Response:
+        """Serve an embeddings request: the same route, allow-list, retry and fallback and
+        request log as a completion; not cached (the cache holds chunk streams)."""
+        parsed = door.parse(raw_body)
+        params = split_params(parsed.body, EMBEDDING_PARAMS)
+        route = self.route_for(tenant, parsed.model)
+        context = RequestContext.create(
+            self._settings, tenant, route, door.name, door.id_prefix, parsed, request.scope
+        )
+        request.state.context = context
+        headers = self._forwarded(request)
+
+        async def embed_on(route: ModelRoute) -> Embeddings:
+            upstream = self._upstream(route, context, params, headers)
+            return await self._providers.for_route(route).embed(upstream)
+
+        try:
+            served_by, answer = await unless_disconnected(
+                self._attempt(context, embed_on), request.receive
+            )
+        except ClientDisconnected:
+            ended_at = asyncio.get_running_loop().time()
+            log_request(context, status=499, ended_at=ended_at, disconnected=True)
+            return Response(status_code=499)
+        body = door.render(answer, parsed, served_by.name)
+        ended_at = asyncio.get_running_loop().time()
+        log_request(context, served_by, status=200, ended_at=ended_at, usage=answer.usage)
+        return Response(body, media_type="application/json", headers=context.headers())
+
+    def _forwarded(self, request: Request) -> dict[str, str]:
+        """The client's headers on the operator's allow-list."""
+        forward = self._settings.forward_headers
+        return {k: v for k, v in request.headers.items() if k in forward}
+
     async def _answer(
         self,
         request: Request,
@@ -115,9 +156,7 @@ class CompletionService:
             return self._settings.models.get(answer.model, context.route), ReplayStream(
                 answer.chunks
             )
-        forward = self._settings.forward_headers
-        headers = {k: v for k, v in request.headers.items() if k in forward}
-        served_by, chunks = await self._open(context, params, headers)
+        served_by, chunks = await self._open(context, params, self._forwarded(request))
         if cache is not None:
             chunks = cache.record(chunks, served_by)
         return served_by, chunks
@@ -158,7 +197,18 @@ class CompletionService:
     async def _open(
         self, context: RequestContext, params: ProviderParams, headers: dict[str, str]
     ) -> tuple[ModelRoute, ChunkStream]:
-        """Open the upstream stream; returns the route that served and its stream.
+        """Open the upstream stream; returns the route that served and its stream."""
+
+        async def open_route(route: ModelRoute) -> ChunkStream:
+            upstream = self._upstream(route, context, params, headers)
+            return await self._providers.for_route(route).open(upstream)
+
+        return await self._attempt(context, open_route)
+
+    async def _attempt(
+        self, context: RequestContext, call: Callable[[ModelRoute], Awaitable[T]]
+    ) -> tuple[ModelRoute, T]:
+        """`call` on the request's route; returns the route that served and its result.
 
         Nothing has reached the client yet, so a failure may be tried again: on the
         route's fallback at once if it has one the tenant may use, otherwise once more on
@@ -166,7 +216,7 @@ class CompletionService:
         """
         route = context.route
         try:
-            return route, await self._open_route(route, context, params, headers)
+            return route, await call(route)
         except (UpstreamFailed, UpstreamRateLimited, UpstreamTimeout) as error:
             fallback = route.fallback
             if fallback is not None and context.tenant.may_use(fallback):
@@ -176,26 +226,25 @@ class CompletionService:
             else:
                 raise _final(error) from None
         try:
-            return route, await self._open_route(route, context, params, headers)
+            return route, await call(route)
         except GatewayError as error:
             raise _final(error) from None
 
-    async def _open_route(
+    def _upstream(
         self,
         route: ModelRoute,
         context: RequestContext,
         params: ProviderParams,
         headers: dict[str, str],
-    ) -> ChunkStream:
+    ) -> UpstreamRequest:
         timeout = min(self._settings.upstream_timeout_seconds, self._time_left(context))
-        upstream = UpstreamRequest(
+        return UpstreamRequest(
             route=route,
             params=params.params,
             extra_body=params.extra_body,
             timeout_seconds=max(0.001, timeout),
             headers=headers,
         )
-        return await self._providers.for_route(route).open(upstream)
 
     @staticmethod
     def _time_left(context: RequestContext) -> float:

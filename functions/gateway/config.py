@@ -97,6 +97,9 @@ class Settings:
     max_stream_seconds: float = _limit("GATEWAY_MAX_STREAM_SECONDS", 900.0)
     deadline_margin_seconds: float = _limit("GATEWAY_DEADLINE_MARGIN_SECONDS", 2.0)
     echo_word_delay_seconds: float = _limit("GATEWAY_ECHO_WORD_DELAY_SECONDS", 0.0, minimum=0)
+    max_embeddings_response_bytes: int = _limit(
+        "GATEWAY_MAX_EMBEDDINGS_RESPONSE_BYTES", 64 * 1024 * 1024
+    )
     forward_headers: frozenset[str] = frozenset()
     """Client request headers passed on to providers; nothing else is."""
     cors_origins: tuple[str, ...] = ()

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.config import ModelRoute, Settings, TenantConfig
-from gateway.core.request import ChatRequest
+from gateway.core.request import ClientRequest
 from gateway.correlation import RequestHashes, request_hashes
 
 
@@ -43,7 +43,7 @@ class RequestContext:
         route: ModelRoute,
         door: str,
         id_prefix: str,
-        chat: ChatRequest,
+        chat: ClientRequest,
         scope: Mapping[str, Any],
     ) -> RequestContext:
         now = asyncio.get_running_loop().time()

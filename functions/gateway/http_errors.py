@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -13,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.context import RequestContext
-from gateway.doors.base import Door
+from gateway.doors.base import FrontDoor
 from gateway.doors.chat import CHAT_COMPLETIONS
 from gateway.errors import GatewayError, InternalError, InvalidRequest, MethodNotAllowed, NotFound
 from gateway.observability import log_request
@@ -28,7 +27,7 @@ def error_response(request: Request, error: GatewayError) -> Response:
     log_request(
         context, status=error.status, ended_at=asyncio.get_running_loop().time(), error=error
     )
-    door: Door[Any] = getattr(request.state, "door", CHAT_COMPLETIONS)
+    door: FrontDoor = getattr(request.state, "door", CHAT_COMPLETIONS)
     return door.error_response(error)
 
 

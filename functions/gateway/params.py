@@ -2,7 +2,8 @@
 
 A tenant is a stranger holding a key, and LiteLLM takes its configuration (endpoint,
 credentials, headers, callbacks, mock answers) as keyword arguments beside the request's
-own parameters. So only OpenAI's chat-completion parameters become parameters; any other
+own parameters. So only OpenAI's parameters (a chat completion's, an embedding's) become
+parameters; any other
 field travels as a JSON body field only (LiteLLM's `extra_body`), where it cannot change
 where the request goes or how; and fields shaped like transport settings are refused
 outright, so a client learns at once that the gateway will not honour them.
@@ -51,6 +52,9 @@ OPENAI_PARAMS = frozenset(
     }
 )
 """OpenAI chat-completion parameters: passed on as parameters (LiteLLM maps them)."""
+
+EMBEDDING_PARAMS = frozenset({"input", "dimensions", "encoding_format", "user"})
+"""OpenAI embedding parameters, the same way."""
 
 GATEWAY_FIELDS = frozenset({"model", "stream", "stream_options"})
 """Set by the gateway itself for every provider."""
@@ -120,12 +124,15 @@ class ProviderParams:
     """Every other field the client sent: body fields only, never configuration."""
 
 
-def split_params(body: dict[str, Any]) -> ProviderParams:
-    """Split a validated chat body; a transport-shaped field is a 400 naming it."""
+def split_params(
+    body: dict[str, Any], parameters: frozenset[str] = OPENAI_PARAMS
+) -> ProviderParams:
+    """Split a validated body of the operation whose OpenAI `parameters` these are (a chat
+    completion's by default); a transport-shaped field is a 400 naming it."""
     params: dict[str, Any] = {}
     extra_body: dict[str, Any] = {}
     for name, value in body.items():
-        if name in OPENAI_PARAMS:
+        if name in parameters:
             params[name] = value
         elif name in GATEWAY_FIELDS:
             continue

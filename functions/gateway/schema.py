@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from gateway.doors.validate import expect_body
 from gateway.errors import InvalidRequest
 
 Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
@@ -113,13 +113,7 @@ def parse_chat_request(
     """Validate a parsed JSON body; the 400 names the first offending field, by `name`
     (a door that translated the body gives the field's name in its own request). Returns
     the validated view and the body itself (what is forwarded)."""
-    if not isinstance(body, dict):
-        raise InvalidRequest("The request body must be a JSON object.")
-    try:
-        orjson.dumps(body)
-    except orjson.JSONEncodeError:
-        # orjson reads up to 1024 levels but writes only 254: refuse what cannot be sent on.
-        raise InvalidRequest("The request body is nested too deeply.") from None
+    body = expect_body(body)
     try:
         return ChatCompletionRequest.model_validate(body), body
     except ValidationError as exc:

@@ -3,9 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
+
+
+class ClientRequest(Protocol):
+    """What the gateway needs of any door's parsed request to serve and log it: the body
+    its hashes are computed from, the model asked for, and how the answer is delivered."""
+
+    @property
+    def body(self) -> dict[str, Any]: ...
+    @property
+    def model(self) -> str: ...
+    @property
+    def stream(self) -> bool: ...
+    @property
+    def include_usage(self) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

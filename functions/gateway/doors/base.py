@@ -72,11 +72,24 @@ class StreamFormat(Protocol):
         ...
 
 
-class Door(Protocol[RequestT]):
+class FrontDoor(Protocol):
+    """What every door has, whatever its answer: a name, ids and an error shape. The
+    endpoint sets it on the request first, so that every failure takes its shape."""
+
     name: str
     """The request log's event name, e.g. `chat.completions`."""
     id_prefix: str
-    """Prefix of the response ids this door hands out (`chatcmpl-`, `resp_`, `msg_`)."""
+    """Prefix of the ids this door hands out (`chatcmpl-`, `resp_`, `msg_`): response ids,
+    and the `x-request-id` header."""
+
+    def error_response(self, error: GatewayError) -> Response:
+        """`error` as an HTTP response in this door's error shape (before the first byte)."""
+        ...
+
+
+class Door(FrontDoor, Protocol[RequestT]):
+    """A door whose answer is the chunk stream: streamed as its events, or collected and
+    rendered. (The embeddings door, whose answer is not a stream, is a `FrontDoor`.)"""
 
     def parse(self, body: object) -> RequestT:
         """Validate the client's JSON and translate it; `InvalidRequest` names the field
@@ -87,8 +100,4 @@ class Door(Protocol[RequestT]):
 
     def render(self, builder: CompletionBuilder, reply: Reply, request: RequestT) -> dict[str, Any]:
         """The non-streamed response body."""
-        ...
-
-    def error_response(self, error: GatewayError) -> Response:
-        """`error` as an HTTP response in this door's error shape (before the first byte)."""
         ...

@@ -10,11 +10,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import orjson
+
 from gateway.errors import InvalidRequest
 
 
 def invalid(path: str, detail: str) -> InvalidRequest:
     return InvalidRequest(f"Invalid value for '{path}': {detail}", param=path)
+
+
+def expect_body(body: object) -> dict[str, Any]:
+    """A request body: a JSON object the gateway can write back (orjson reads 1024 levels
+    of nesting but writes only 254), since it is hashed and sent on."""
+    if not isinstance(body, dict):
+        raise InvalidRequest("The request body must be a JSON object.")
+    try:
+        orjson.dumps(body)
+    except orjson.JSONEncodeError:
+        raise InvalidRequest("The request body is nested too deeply.") from None
+    return body
 
 
 def _checker(kind: type, expected: str) -> Callable[[object, str], Any]:

@@ -1,4 +1,5 @@
-"""The provider interface: a request in, an async stream of chunks out (`gateway.core`)."""
+"""The provider interface: a request in, an async stream of chunks out (`gateway.core`), or
+for an embeddings request, the vectors."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any, Protocol
 
 from gateway.config import ModelRoute
 from gateway.core.chunks import ChunkStream
+from gateway.core.embeddings import Embeddings
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,7 +21,7 @@ class UpstreamRequest:
 
     route: ModelRoute
     params: dict[str, Any]
-    """OpenAI chat-completion parameters."""
+    """OpenAI parameters of the operation: a chat completion's, or an embedding's."""
     extra_body: dict[str, Any]
     """Other fields the client sent: JSON body fields, never provider configuration."""
     timeout_seconds: float
@@ -34,6 +36,11 @@ class Provider(Protocol):
         Raises a `GatewayError` for anything that fails before the stream starts, so the
         client gets a proper HTTP status. Failures later are raised by `__anext__`.
         """
+        ...
+
+    async def embed(self, request: UpstreamRequest) -> Embeddings:
+        """The vectors for an embeddings request. Whether the route's model embeds is the
+        provider's to say: its refusal is raised like any other `GatewayError`."""
         ...
 
     def prepare(self) -> None:

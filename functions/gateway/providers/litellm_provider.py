@@ -14,7 +14,9 @@ from typing import Any
 
 from gateway.core.chunk_shape import WRONG_SHAPE, checked_chunk
 from gateway.core.chunks import STRING_FIELDS, Choice, Chunk, ChunkStream, Usage
+from gateway.core.embeddings import Embeddings, checked_embeddings
 from gateway.errors import GatewayError, UpstreamFailed, UpstreamTimeout
+from gateway.params import EMBEDDING_PARAMS
 from gateway.providers.base import UpstreamRequest
 from gateway.providers.bounded import bound_litellm_transports
 from gateway.providers.litellm_internals import (
@@ -34,6 +36,7 @@ from gateway.providers.upstream_errors import (
 from gateway.redaction import Redactor
 
 _module: ModuleType | None = None
+_EMBEDDING = EMBEDDING_PARAMS - {"encoding_format"}
 
 
 def _litellm() -> ModuleType:
@@ -86,6 +89,31 @@ class LiteLLMProvider:
         except Exception as exc:
             raise map_litellm_error(exc, self._redactor) from None
         return LiteLLMChunkStream(stream, self._redactor, _Estimate(route.model, request.params))
+
+    async def embed(self, request: UpstreamRequest) -> Embeddings:
+        """Through `litellm.aembedding`, always asking for numbers (not every provider has
+        OpenAI's base64 form: the door encodes it). Its keyword arguments are the allow-
+        listed parameters and the gateway's own, never another field of the client's."""
+        litellm = _litellm()
+        route = request.route
+        params = {name: value for name, value in request.params.items() if name in _EMBEDDING}
+        try:
+            async with asyncio.timeout(request.timeout_seconds):
+                response = await litellm.aembedding(
+                    **params,
+                    model=route.model,
+                    api_base=route.api_base,
+                    api_key=route.api_key.reveal() if route.api_key else None,
+                    extra_headers=request.headers or None,
+                    extra_body=request.extra_body or None,
+                    max_retries=0,
+                    num_retries=0,
+                )
+        except TimeoutError:
+            raise UpstreamTimeout(NO_ANSWER) from None
+        except Exception as exc:
+            raise map_litellm_error(exc, self._redactor) from None
+        return checked_embeddings(response.model_dump())
 
     def prepare(self) -> None:
         _litellm()

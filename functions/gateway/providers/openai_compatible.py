@@ -3,7 +3,7 @@
 No translation is needed, so each upstream event is parsed once with orjson and handed
 on: this is the gateway's fast path. Its HTTP client (`http1`) parses in C and hands over
 everything that arrived in one read: a burst of events costs one read, and the event
-stream sends it in one write.
+stream sends it in one write. Embeddings go the same way, to `/embeddings`, read whole.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import orjson
 from gateway.config import Settings
 from gateway.core.chunk_shape import WRONG_SHAPE, checked_chunk
 from gateway.core.chunks import Chunk, ChunkStream
+from gateway.core.embeddings import UNREADABLE, Embeddings, checked_embeddings
 from gateway.errors import GatewayError, UpstreamFailed, UpstreamTimeout
 from gateway.providers.base import UpstreamRequest
 from gateway.providers.http1 import ConnectionPool, HTTPError, Response
@@ -34,6 +35,7 @@ OPENAI_API_BASE = "https://api.openai.com/v1"
 _MAX_ERROR_BODY = 64 * 1024
 _OWN_FIELDS = ("id", "object", "created", "model")
 _DRAIN_SECONDS = 0.05
+TOO_LARGE_ANSWER = "The provider's answer is larger than the gateway accepts."
 
 
 class OpenAICompatibleProvider:
@@ -45,20 +47,58 @@ class OpenAICompatibleProvider:
         self._http = ConnectionPool(settings.connect_timeout_seconds)
 
     async def open(self, request: UpstreamRequest) -> UpstreamEventStream:
-        route = request.route
-        url = (route.api_base or OPENAI_API_BASE).rstrip("/") + "/chat/completions"
         body = {
             **request.extra_body,
             **request.params,
-            "model": route.upstream_model,
+            "model": request.route.upstream_model,
             "stream": True,
             "stream_options": {"include_usage": True},
         }
+        # Compressed SSE would be held back in buffers (and is refused anyway).
+        response = await self._post(request, "/chat/completions", body, "text/event-stream")
+        return UpstreamEventStream(response, self._redactor)
+
+    async def embed(self, request: UpstreamRequest) -> Embeddings:
+        """`POST {api_base}/embeddings`; the answer is read whole, up to
+        `GATEWAY_MAX_EMBEDDINGS_RESPONSE_BYTES`, before it is parsed."""
+        body = {**request.extra_body, **request.params, "model": request.route.upstream_model}
+        deadline = asyncio.get_running_loop().time() + request.timeout_seconds
+        response = await self._post(request, "/embeddings", body, "application/json")
+        limit = self._settings.max_embeddings_response_bytes
+        try:
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > limit:
+                raise UpstreamFailed(TOO_LARGE_ANSWER)
+            raw = bytearray()
+            async with asyncio.timeout_at(deadline):
+                async for part in response:
+                    raw += part
+                    if len(raw) > limit:
+                        raise UpstreamFailed(TOO_LARGE_ANSWER)
+        except TimeoutError:
+            raise UpstreamTimeout(NO_ANSWER) from None
+        except HTTPError:
+            raise UpstreamFailed(BROKE_OFF) from None
+        finally:
+            response.release()  # to the pool if read to its end, else closed
+        try:
+            answer = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise UpstreamFailed(UNREADABLE) from None
+        return checked_embeddings(answer)
+
+    async def _post(
+        self, request: UpstreamRequest, path: str, body: dict[str, Any], accept: str
+    ) -> Response:
+        """POST `body` to the route's base URL + `path`; returns once a 200's head has
+        arrived, and raises the client's error for anything else."""
+        route = request.route
+        url = (route.api_base or OPENAI_API_BASE).rstrip("/") + path
         headers = {
             **request.headers,
             "content-type": "application/json",
-            "accept": "text/event-stream",
-            "accept-encoding": "identity",  # compressed SSE would be held back in buffers
+            "accept": accept,
+            "accept-encoding": "identity",
         }
         if route.api_key is not None:
             headers["authorization"] = "Bearer " + route.api_key.reveal()
@@ -74,7 +114,7 @@ class OpenAICompatibleProvider:
             raise UpstreamTimeout(NO_ANSWER) from None
         except HTTPError:
             raise UpstreamFailed(UNREACHABLE) from None
-        return UpstreamEventStream(response, self._redactor)
+        return response
 
     def prepare(self) -> None:
         """The TLS context, if a route of this kind is https://: connections can only be
