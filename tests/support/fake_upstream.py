@@ -2,15 +2,18 @@
 
 Raw asyncio HTTP/1.1 so that tests control every byte: it can stream text, tool calls,
 reasoning and usage, fail before or in the middle of a stream, stall, send garbage, and
-it records each request and the moment its client went away.
+it records each request and the moment its client went away. It answers `/embeddings`
+too (`embeddings_answer`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import threading
 import time
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -35,7 +38,8 @@ Ending = Literal["done", "eof", "close", "hang"]
 
 @dataclass
 class Script:
-    """What the fake answers: a status, then (for 200) the SSE steps and how it ends.
+    """What the fake answers: a status, then (for 200) the SSE steps and how it ends, or
+    `body` whole (as JSON; chunked unless `headers` has a `content-length`).
 
     Endings: `done` sends `data: [DONE]` and ends the body properly; `eof` ends the
     body properly without `[DONE]`; `close` drops the connection mid-body; `hang` stops
@@ -50,6 +54,8 @@ class Script:
     delay_headers: float = 0.0
     echo: bool = False
     """Stream back the last user message word by word (for per-request content checks)."""
+    embed: bool = False
+    """Answer as `/embeddings` does (`embeddings_answer`); the default on that path."""
 
 
 @dataclass
@@ -158,6 +164,33 @@ def error(status: int, message: str, headers: dict[str, str] | None = None) -> S
     return Script(status=status, headers=headers or {}, body=body)
 
 
+def fake_vector(index: int, dimensions: int) -> list[float]:
+    """The fake's vector for input `index`: values exact in float32, so that both forms
+    carry the same numbers."""
+    return [index + 0.25 + position / 8 for position in range(dimensions)]
+
+
+def embeddings_answer(request: dict[str, Any]) -> dict[str, Any]:
+    """One `fake_vector` per input, of `dimensions` values (3 unless asked), as numbers or
+    base64 as `encoding_format` asks; a token per input item."""
+    given = request.get("input")
+    inputs = [given] if isinstance(given, str) or isinstance(given[0], int) else given
+    dimensions = request.get("dimensions") or 3
+    data = []
+    for index in range(len(inputs)):
+        vector: Any = fake_vector(index, dimensions)
+        if request.get("encoding_format") == "base64":
+            vector = base64.b64encode(array("f", vector).tobytes()).decode()
+        data.append({"object": "embedding", "index": index, "embedding": vector})
+    tokens = sum(1 if isinstance(one, str) else len(one) for one in inputs)
+    return {
+        "object": "list",
+        "data": data,
+        "model": request.get("model"),
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+    }
+
+
 _REASONS = {
     200: "OK",
     400: "Bad Request",
@@ -216,8 +249,9 @@ class FakeUpstream:
             time.sleep(0.01)
         return self.last()
 
-    def _script_for(self, model: str) -> Script:
-        script = self.scripts.get(model, text(["Hello", " world"]))
+    def _script_for(self, model: str, path: str) -> Script:
+        default = Script(embed=True) if path.endswith("/embeddings") else text(["Hello", " world"])
+        script = self.scripts.get(model, default)
         if isinstance(script, list):
             return script.pop(0) if len(script) > 1 else script[0]
         return script
@@ -252,13 +286,25 @@ class FakeUpstream:
             client_port=writer.get_extra_info("peername")[1],
         )
         self.requests.append(record)
-        script = self._script_for(record.body.get("model", ""))
+        script = self._script_for(record.body.get("model", ""), record.path)
+        if script.embed:
+            script = Script(body=json.dumps(embeddings_answer(record.body)).encode())
         if script.echo:
             words = str(record.body["messages"][-1]["content"]).split(" ")
             script = text([w if i == 0 else " " + w for i, w in enumerate(words)])
         if script.delay_headers:
             await asyncio.sleep(script.delay_headers)
         extra = "".join(f"{k}: {v}\r\n" for k, v in script.headers.items())
+        if script.status == 200 and script.body:
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n")
+            if "content-length" in script.headers:
+                writer.write(extra.encode("latin-1") + b"\r\n" + script.body)
+            else:
+                writer.write(b"transfer-encoding: chunked\r\n" + extra.encode("latin-1") + b"\r\n")
+                writer.write(b"%x\r\n%s\r\n0\r\n\r\n" % (len(script.body), script.body))
+            await writer.drain()
+            record.finished_at = time.monotonic()
+            return b""
         if script.status != 200:
             writer.write(
                 f"HTTP/1.1 {script.status} {_REASONS.get(script.status, 'Error')}\r\n"

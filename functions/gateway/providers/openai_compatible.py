@@ -66,9 +66,6 @@ class OpenAICompatibleProvider:
         response = await self._post(request, "/embeddings", body, "application/json")
         limit = self._settings.max_embeddings_response_bytes
         try:
-            declared = response.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > limit:
-                raise UpstreamFailed(TOO_LARGE_ANSWER)
             raw = bytearray()
             async with asyncio.timeout_at(deadline):
                 async for part in response:
