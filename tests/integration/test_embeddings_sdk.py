@@ -67,6 +67,18 @@ def post(gateway: str, body: dict[str, Any], key: str = TENANT_KEY) -> httpx.Res
     )
 
 
+def request_log(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
+    """The request log lines of the embeddings door, once there is one (the server runs
+    in another thread)."""
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline and not any(
+        r.getMessage() == "embeddings" for r in caplog.records
+    ):
+        time.sleep(0.02)
+    output = "\n".join(logger.registered_formatter.format(r) for r in caplog.records)
+    return [json.loads(text) for text in output.splitlines() if '"embeddings"' in text]
+
+
 def float32(encoded: str) -> list[float]:
     return array("f", base64.b64decode(encoded)).tolist()
 
@@ -276,6 +288,34 @@ def test_an_invalid_request_is_a_400_naming_the_field(
     assert response.json()["error"]["param"] == param
 
 
+def test_a_body_nested_too_deeply_to_send_on_is_a_400(gateway: str) -> None:
+    nested: Any = "x"
+    for _ in range(300):
+        nested = [nested]
+
+    response = post(gateway, {"model": "echo", "input": "a", "extension": nested})
+
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == "The request body is nested too deeply."
+
+
+def test_a_client_that_leaves_is_logged_as_gone(
+    gateway: str, upstream: FakeUpstream, caplog: pytest.LogCaptureFixture
+) -> None:
+    upstream.scripts[UPSTREAM_MODEL] = fake.Script(embed=True, delay_headers=1.0)
+
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(
+            f"{gateway}/v1/embeddings",
+            headers={"authorization": f"Bearer {TENANT_KEY}"},
+            json={"model": "embed-direct", "input": "hi"},
+            timeout=0.3,
+        )
+
+    [line] = request_log(caplog)
+    assert (line["status"], line.get("client_disconnected")) == (499, True)
+
+
 def test_the_echo_model_embeds_deterministically_without_keys(sdk: openai.OpenAI) -> None:
     first = sdk.embeddings.create(model="echo", input=["alpha", "beta"])
     again = sdk.embeddings.create(model="echo", input=["alpha", "beta"], encoding_format="float")
@@ -302,13 +342,8 @@ def test_one_request_log_line_with_hashes_and_no_input_text(
 
     response = post(gateway, {"model": "embed-direct", "input": [secret, secret]})
 
-    deadline = time.monotonic() + 3
-    while time.monotonic() < deadline and not any(
-        r.getMessage() == "embeddings" for r in caplog.records
-    ):
-        time.sleep(0.02)
+    [line] = request_log(caplog)
     output = "\n".join(logger.registered_formatter.format(r) for r in caplog.records)
-    [line] = [json.loads(text) for text in output.splitlines() if '"embeddings"' in text]
     assert line["request_id"] == response.headers["x-request-id"]
     assert line["tenant_id_hash"] == response.headers["x-gateway-tenant-hash"]
     assert line["context_hash"] == response.headers["x-gateway-context-hash"]

@@ -15,7 +15,7 @@ import threading
 import time
 from array import array
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 
@@ -288,7 +288,9 @@ class FakeUpstream:
         self.requests.append(record)
         script = self._script_for(record.body.get("model", ""), record.path)
         if script.embed:
-            script = Script(body=json.dumps(embeddings_answer(record.body)).encode())
+            script = replace(
+                script, embed=False, body=json.dumps(embeddings_answer(record.body)).encode()
+            )
         if script.echo:
             words = str(record.body["messages"][-1]["content"]).split(" ")
             script = text([w if i == 0 else " " + w for i, w in enumerate(words)])
