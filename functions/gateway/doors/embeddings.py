@@ -42,6 +42,28 @@ class EmbeddingRequest:
     include_usage: bool = False
 
 
+_TOKENS = {"type": "array", "items": {"type": "integer"}, "minItems": 1}
+REQUEST_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["model", "input"],
+    "properties": {
+        "model": {"type": "string", "minLength": 1, "maxLength": 256},
+        "input": {
+            "anyOf": [
+                {"type": "string"},
+                {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                _TOKENS,
+                {"type": "array", "items": _TOKENS, "minItems": 1},
+            ]
+        },
+        "encoding_format": {"enum": ["float", "base64"]},
+        "dimensions": {"type": "integer", "minimum": 1},
+        "user": {"type": "string"},
+    },
+}
+"""The request for the OpenAPI document (the body is read by hand: FastAPI cannot infer it)."""
+
+
 class EmbeddingsDoor(FrontDoor):
     name = "embeddings"
     id_prefix = "emb-"
