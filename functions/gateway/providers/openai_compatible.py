@@ -54,7 +54,6 @@ class OpenAICompatibleProvider:
             "stream": True,
             "stream_options": {"include_usage": True},
         }
-        # Compressed SSE would be held back in buffers (and is refused anyway).
         response = await self._post(request, "/chat/completions", body, "text/event-stream")
         return UpstreamEventStream(response, self._redactor)
 
@@ -95,7 +94,7 @@ class OpenAICompatibleProvider:
             **request.headers,
             "content-type": "application/json",
             "accept": accept,
-            "accept-encoding": "identity",
+            "accept-encoding": "identity",  # compressed SSE would be held back in buffers
         }
         if route.api_key is not None:
             headers["authorization"] = "Bearer " + route.api_key.reveal()
