@@ -8,7 +8,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import orjson
 from starlette.requests import Request
@@ -21,10 +21,8 @@ from gateway.cache.streams import ReplayStream
 from gateway.config import ModelRoute, Settings, TenantConfig
 from gateway.context import RequestContext
 from gateway.core.chunks import ChunkStream
-from gateway.core.embeddings import Embeddings
 from gateway.disconnect import ClientDisconnected, unless_disconnected
 from gateway.doors.base import Door, Keep, Reply, RequestT
-from gateway.doors.embeddings import EmbeddingsDoor
 from gateway.errors import (
     GatewayError,
     ModelNotFound,
@@ -37,6 +35,10 @@ from gateway.observability import log_left_out, log_request, log_store_failure
 from gateway.params import EMBEDDING_PARAMS, ProviderParams, split_params
 from gateway.providers import Providers
 from gateway.providers.base import UpstreamRequest
+
+if TYPE_CHECKING:  # imported when the first embeddings request arrives (cold start)
+    from gateway.core.embeddings import Embeddings
+    from gateway.doors.embeddings import EmbeddingsDoor
 
 RETRY_BACKOFF_SECONDS = 0.2
 T = TypeVar("T")

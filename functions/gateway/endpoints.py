@@ -13,7 +13,6 @@ from gateway.completions import CompletionService
 from gateway.config import Settings, TenantConfig
 from gateway.doors.base import FrontDoor
 from gateway.doors.chat import CHAT_COMPLETIONS
-from gateway.doors.embeddings import EMBEDDINGS
 from gateway.doors.messages import MESSAGES
 from gateway.doors.responses import RESPONSES
 from gateway.doors.responses_state import ResponseState, with_history
@@ -135,6 +134,9 @@ async def create_response(request: Request) -> Response:
 
 @router.post("/v1/embeddings", openapi_extra={"security": [{"bearer": []}]})
 async def embeddings(request: Request) -> Response:
+    """The door is imported with its first request: most deployments never embed."""
+    from gateway.doors.embeddings import EMBEDDINGS
+
     tenant, body = await _enter(request, EMBEDDINGS)
     return await _service(request).embed(request, tenant, EMBEDDINGS, body)
 

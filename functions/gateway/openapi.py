@@ -8,7 +8,6 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from gateway.doors.embeddings import REQUEST_SCHEMA
 from gateway.schema import ChatCompletionRequest
 
 CHAT_COMPLETIONS = "/v1/chat/completions"
@@ -19,6 +18,8 @@ def openapi_schema(app: FastAPI) -> dict[str, Any]:
     """Adds the chat and embeddings request bodies (read by hand, so not inferred) and the
     bearer auth."""
     if app.openapi_schema is None:
+        from gateway.doors.embeddings import REQUEST_SCHEMA
+
         schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
         body = ChatCompletionRequest.model_json_schema(ref_template="#/components/schemas/{model}")
         components = schema.setdefault("components", {})

@@ -4,11 +4,13 @@ for an embeddings request, the vectors."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from gateway.config import ModelRoute
 from gateway.core.chunks import ChunkStream
-from gateway.core.embeddings import Embeddings
+
+if TYPE_CHECKING:
+    from gateway.core.embeddings import Embeddings
 
 
 @dataclass(frozen=True, slots=True)
