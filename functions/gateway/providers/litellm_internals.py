@@ -70,6 +70,7 @@ def bound_transports(litellm: ModuleType) -> None:
     """Wrap every transport LiteLLM's `AsyncHTTPHandler` creates in a `BoundedTransport`
     (the handler builds the clients of both LiteLLM's own providers and the `openai` SDK
     it uses for OpenAI-style ones), so that the LiteLLM path has the direct path's bounds.
+    Where it is skipped, the LiteLLM path has none: its warning asks for a measurement.
     """
     from litellm.llms.custom_httpx.http_handler import AsyncHTTPHandler
 
@@ -153,9 +154,11 @@ class ChunkTail(list[Any]):
 
     The wrapper holds each chunk (a pydantic object, about a kilobyte) until the stream
     ends, to rebuild the whole response for its usage figure, which also delays the end
-    of the stream. It looks back only two chunks (its repetition check); the rebuild needs
-    the first chunk and those that carry usage. So only those are kept: the rebuild costs
-    next to nothing, and a stream's memory no longer grows with its length.
+    of the stream. In 1.110.2 it looks back only two chunks (`raise_on_model_repetition`,
+    its guard against a model repeating one chunk; older releases sliced the last 100);
+    the rebuild needs the first chunk and those that carry usage. So only those are kept:
+    the rebuild costs next to nothing, and a stream's memory no longer grows with its
+    length.
     """
 
     __slots__ = ("reported_usage",)
