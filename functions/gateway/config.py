@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import Field, dataclass, field, fields
 from types import MappingProxyType
@@ -137,21 +138,34 @@ class Settings:
         return tuple(key.reveal() for key in keys if key is not None)
 
 
-# Headers that carry credentials or describe the client's own connection.
+# Headers that describe the client's own connection, or carry credentials under a name
+# that does not say so (the providers' own key headers).
 NEVER_FORWARDED = frozenset(
     {
-        "authorization",
-        "proxy-authorization",
-        "cookie",
         "host",
         "content-length",
         "content-type",
         "transfer-encoding",
         "connection",
-        "x-api-key",
         "api-key",
+        "x-goog-api-key",
+        "ocp-apim-subscription-key",
     }
 )
+_CREDENTIAL_WORDS = re.compile(
+    r"auth|key|token|secret|session|cookie|signature|security|credential|password"
+)
+"""A header whose name holds one of these words is credential-shaped."""
+
+
+def _never_forwarded(name: str) -> bool:
+    """Whether a header may never be forwarded to a provider: the connection's own, and
+    anything credential-shaped (by its name, every `x-amz-*`, the known key headers)."""
+    return (
+        name in NEVER_FORWARDED
+        or name.startswith("x-amz-")
+        or _CREDENTIAL_WORDS.search(name) is not None
+    )
 
 
 def _store_url(text: str) -> str | None:
@@ -166,7 +180,7 @@ def _names(text: str) -> tuple[str, ...]:
 
 def parse_forward_headers(text: str) -> frozenset[str]:
     names = frozenset(name.lower() for name in _names(text))
-    if refused := sorted(names & NEVER_FORWARDED):
+    if refused := sorted(filter(_never_forwarded, names)):
         raise ConfigurationError(f"GATEWAY_FORWARD_HEADERS may not include {', '.join(refused)}")
     return names
 

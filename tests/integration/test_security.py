@@ -55,9 +55,37 @@ def test_only_allow_listed_headers_reach_the_provider(
     assert "cookie" not in sent
 
 
-def test_credentials_can_never_be_allow_listed() -> None:
-    with pytest.raises(ConfigurationError, match="authorization"):
-        Settings.from_env({"GATEWAY_FORWARD_HEADERS": "openai-beta, Authorization"})
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Authorization",
+        "proxy-authorization",
+        "cookie",
+        "x-api-key",
+        "api-key",
+        "x-amz-security-token",  # the caller's AWS session token in AWS_IAM mode
+        "x-amz-date",
+        "x-goog-api-key",
+        "x-auth-token",
+        "ocp-apim-subscription-key",
+        "x-litellm-api-key",
+        "x-session-id",
+        "x-client-secret",
+        "x-request-signature",
+        "host",
+    ],
+)
+def test_credentials_can_never_be_allow_listed(header: str) -> None:
+    with pytest.raises(ConfigurationError, match=header.lower()):
+        Settings.from_env({"GATEWAY_FORWARD_HEADERS": f"openai-beta, {header}"})
+
+
+@pytest.mark.parametrize(
+    "header", ["openai-beta", "anthropic-beta", "x-request-id", "OpenAI-Organization"]
+)
+def test_plain_headers_can_be_allow_listed(header: str) -> None:
+    settings = Settings.from_env({"GATEWAY_FORWARD_HEADERS": header})
+    assert settings.forward_headers == {header.lower()}
 
 
 def test_cors_is_closed_unless_configured(gateway_url: str, url: str) -> None:
