@@ -734,6 +734,18 @@ STREAMS = [
         id="finish length: incomplete",
     ),
     pytest.param(
+        [fragment(0, "call_1", "f", '{"a'), delta("length")],
+        [
+            *START,
+            ("output_item.added", 0, "function_call", "in_progress"),
+            ("function_call_arguments.delta", 0, '{"a'),
+            ("function_call_arguments.done", 0, "f", '{"a'),
+            ("output_item.done", 0, "function_call", "incomplete"),
+            ("incomplete", "incomplete"),
+        ],
+        id="a tool call cut by length: incomplete",
+    ),
+    pytest.param(
         [delta(content=""), delta(role="assistant"), {"choices": [], "usage": USAGE}],
         [*START, ("completed", "completed")],
         id="empty deltas and a usage chunk write no item",
