@@ -1,29 +1,17 @@
-"""The OpenAPI document: FastAPI's, plus what it cannot infer. Built on first request for
-it, not at import, so that a cold start does not pay for it."""
+"""The OpenAPI document, built when it is first asked for: `openapi_document` is not even
+compiled at a cold start (Lambda compiles the gateway's own modules at every start)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI
-from fastapi.openapi.utils import get_openapi
-
-from gateway.schema import ChatCompletionRequest
-
-CHAT_COMPLETIONS = "/v1/chat/completions"
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 
 def openapi_schema(app: FastAPI) -> dict[str, Any]:
-    """Adds the chat request body (read by hand, so not inferred) and the bearer auth."""
     if app.openapi_schema is None:
-        schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
-        body = ChatCompletionRequest.model_json_schema(ref_template="#/components/schemas/{model}")
-        components = schema.setdefault("components", {})
-        components.setdefault("schemas", {}).update(body.pop("$defs"))
-        components["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
-        schema["paths"][CHAT_COMPLETIONS]["post"]["requestBody"] = {
-            "required": True,
-            "content": {"application/json": {"schema": body}},
-        }
-        app.openapi_schema = schema
+        from gateway.openapi_document import build_document
+
+        app.openapi_schema = build_document(app)
     return app.openapi_schema
