@@ -21,7 +21,7 @@ from gateway.errors import (
     UpstreamRateLimited,
     UpstreamTimeout,
 )
-from gateway.providers.base import Chunk
+from gateway.core.chunks import Chunk
 
 REPLY = Reply(id="resp_abc", created=1700000000, model="public-model")
 
