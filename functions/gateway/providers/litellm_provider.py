@@ -38,8 +38,12 @@ def _load() -> tuple[ModuleType, StreamPatches]:
     the patches to each of its streams."""
     global _loaded
     if _loaded is None:
-        # Use the bundled model cost map: importing must never reach the network.
-        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+        # LiteLLM contacts nothing but the route's provider: its bundled cost map (at
+        # import), beta-header table (on a request with `anthropic-beta`, which it would
+        # otherwise fetch from GitHub on the event loop) and everything else it would
+        # fetch on its own. Set, not defaulted: no environment turns it back on.
+        os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+        os.environ["LITELLM_OFFLINE_MODE"] = "true"
         import litellm
 
         stream_patches = install(litellm)
