@@ -9,11 +9,6 @@ from tests.fuzz.test_openapi_fuzz import APP
 from tests.support.gateway import TENANT_KEY
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="The router answers a method it does not serve before any door is chosen, so "
-    "the Messages paths answer it in OpenAI's shape (reported with the door-tests branch).",
-)
 @pytest.mark.parametrize("path", ["/v1/messages", "/v1/messages/count_tokens"])
 @pytest.mark.parametrize("method", ["GET", "TRACE"])
 def test_a_method_the_messages_paths_do_not_serve_is_a_405_in_anthropics_shape(
