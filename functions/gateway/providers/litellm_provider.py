@@ -7,6 +7,7 @@ that needs it is first used, and it imports LiteLLM only inside `_litellm()`.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import Mapping
 from types import ModuleType
@@ -15,6 +16,7 @@ from typing import Any
 from gateway.core.chunk_shape import WRONG_SHAPE, checked_chunk
 from gateway.core.chunks import STRING_FIELDS, Choice, Chunk, ChunkStream, Usage
 from gateway.errors import GatewayError, UpstreamFailed, UpstreamTimeout
+from gateway.observability import logger
 from gateway.providers.base import UpstreamRequest
 from gateway.providers.litellm_internals import (
     StreamPatches,
@@ -54,8 +56,19 @@ def _load() -> tuple[ModuleType, StreamPatches]:
         litellm.callbacks = []
         litellm.success_callback = []
         litellm.failure_callback = []
+        _log_through_the_gateway(("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"))
         _loaded = litellm, stream_patches
     return _loaded
+
+
+def _log_through_the_gateway(names: tuple[str, ...]) -> None:
+    """LiteLLM's loggers write through the gateway's JSON handler instead of their own
+    plain-text one, in which a tenant's value quoted in a warning (an image URL holding
+    a line break) could start a log line of its own."""
+    for name in names:
+        dependency = logging.getLogger(name)
+        dependency.handlers = list(logger.handlers)
+        dependency.propagate = False
 
 
 def _litellm() -> ModuleType:
