@@ -55,7 +55,7 @@ def test_one_line_per_request_with_hashes_and_no_secrets(
     assert line["status"] == 200
     assert line["model"] == "direct"
     assert line["stream"] is stream
-    assert line["completion_tokens"] == 7
+    assert line["output_tokens"] == 7
     for secret in (SECRET_TEXT, TENANT_KEY, PROVIDER_KEY, "semantic"):
         assert secret not in output
 

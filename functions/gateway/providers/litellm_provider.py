@@ -14,6 +14,7 @@ from typing import Any
 
 from gateway.core.chunk_shape import WRONG_SHAPE, checked_chunk
 from gateway.core.chunks import STRING_FIELDS, Choice, Chunk, ChunkStream, Usage
+from gateway.core.usage import NO_USAGE, usage_from_chat
 from gateway.errors import GatewayError, UpstreamFailed, UpstreamTimeout
 from gateway.providers.base import UpstreamRequest
 from gateway.providers.bounded import bound_litellm_transports
@@ -193,18 +194,15 @@ class _Estimate:
         count = _litellm().token_counter
         prompt = count(model=self._model, messages=self._params.get("messages") or [])
         completion = count(model=self._model, text="".join(self._text), count_response_tokens=True)
-        return {
-            "prompt_tokens": prompt,
-            "completion_tokens": completion,
-            "total_tokens": prompt + completion,
-        }
+        return {**NO_USAGE, "input_tokens": prompt, "output_tokens": completion}
 
 
 class LiteLLMChunkStream(ChunkStream):
     """LiteLLM's stream objects, converted to the gateway's chunk shape.
 
-    Usage is what the provider reported (as LiteLLM translated it), or, when it reported
-    none, LiteLLM's estimate from the whole stream.
+    Usage is what the provider reported (as LiteLLM translated it: OpenAI's fields, with
+    Anthropic's and Bedrock's cache reads and writes in `prompt_tokens_details`), or, when
+    it reported none, LiteLLM's estimate from the whole stream.
     """
 
     def __init__(self, stream: Any, redactor: Redactor, estimate: _Estimate) -> None:
@@ -230,7 +228,8 @@ class LiteLLMChunkStream(ChunkStream):
             choices = [_choice(c) for c in fields.get("choices") or ()]
             raw: dict[str, Any] = {"choices": choices}
             if fields.get("usage") is not None:
-                raw["usage"] = self._chunks.reported_usage or self._estimate.usage()
+                reported = self._chunks.reported_usage
+                raw["usage"] = usage_from_chat(reported) if reported else self._estimate.usage()
             chunk = checked_chunk(raw)
         except (AttributeError, TypeError, ValueError):  # LiteLLM passed on junk it was sent
             raise UpstreamFailed(WRONG_SHAPE) from None
