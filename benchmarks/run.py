@@ -647,7 +647,8 @@ async def _cache_work(cache_url: str, rounds: int) -> CacheWork:
     cache = ResponseCache(settings)
     answer = [{"choices": [{"index": 0, "delta": {"content": f" word{i}"}}]} for i in range(5)]
     answer += [{"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}]
-    answer += [{"choices": [], "usage": {"prompt_tokens": 5, "total_tokens": 10}}]
+    usage = {"input_tokens": 5, "cache_read_tokens": 0, "cache_write_tokens": 0, "output_tokens": 5}
+    answer += [{"choices": [], "usage": usage}]
 
     def request(question: str) -> tuple[RequestContext, dict[str, object]]:
         """What the gateway has in hand before it asks the cache (not timed)."""

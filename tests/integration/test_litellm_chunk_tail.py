@@ -30,7 +30,12 @@ def test_a_long_stream_leaves_litellm_holding_a_handful_of_chunks(upstream: Fake
     text, usage = stream_through_litellm(upstream, fake.text(words), at_end=count_held)
 
     assert text == "".join(words)
-    assert usage == {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12}
+    assert usage == {
+        "input_tokens": 5,
+        "cache_read_tokens": 0,
+        "cache_write_tokens": 0,
+        "output_tokens": 7,
+    }
     assert held[0] <= 5  # of 10,003 chunks
 
 

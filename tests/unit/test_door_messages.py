@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from gateway.aggregate import CompletionBuilder
+from gateway.core.chunks import Chunk
 from gateway.doors.base import Reply
 from gateway.doors.messages import MESSAGES
 from gateway.doors.messages_events import MessageEvents, render_message
@@ -29,7 +30,6 @@ from gateway.errors import (
     UpstreamRateLimited,
     UpstreamTimeout,
 )
-from gateway.core.chunks import Chunk
 
 REPLY = Reply(id="msg_abc", created=1700000000, model="public-model")
 

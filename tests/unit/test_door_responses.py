@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from gateway.aggregate import CompletionBuilder
+from gateway.core.chunks import Chunk
 from gateway.doors.base import Reply
 from gateway.doors.responses import ResponsesDoor
 from gateway.doors.responses_events import ResponseEvents, render_response, response_usage
@@ -21,7 +22,6 @@ from gateway.errors import (
     UpstreamRateLimited,
     UpstreamTimeout,
 )
-from gateway.core.chunks import Chunk
 
 REPLY = Reply(id="resp_abc", created=1700000000, model="public-model")
 

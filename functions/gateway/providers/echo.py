@@ -11,6 +11,7 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 from gateway.core.chunks import Chunk, ChunkStream
+from gateway.core.usage import NO_USAGE
 from gateway.providers.base import UpstreamRequest
 
 GREETING = "Hello from the gateway's built-in echo model."
@@ -60,11 +61,7 @@ class EchoProvider:
         yield {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
         yield {
             "choices": [],
-            "usage": {
-                "prompt_tokens": prompt_tokens,
-                "completion_tokens": len(words),
-                "total_tokens": prompt_tokens + len(words),
-            },
+            "usage": {**NO_USAGE, "input_tokens": prompt_tokens, "output_tokens": len(words)},
         }
 
     def prepare(self) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from gateway.core.chunk_shape import WRONG_SHAPE, checked_chunk
 from gateway.core.chunks import STRING_FIELDS, Choice, Chunk, ChunkStream, Usage
+from gateway.core.usage import NO_USAGE, usage_from_chat
 from gateway.errors import GatewayError, UpstreamFailed, UpstreamTimeout
 from gateway.observability import logger
 from gateway.providers.base import UpstreamRequest
@@ -210,19 +211,16 @@ class _Estimate:
         count = _litellm().token_counter
         prompt = count(model=self._model, messages=self._params.get("messages") or [])
         completion = count(model=self._model, text="".join(self._text), count_response_tokens=True)
-        return {
-            "prompt_tokens": prompt,
-            "completion_tokens": completion,
-            "total_tokens": prompt + completion,
-        }
+        return {**NO_USAGE, "input_tokens": prompt, "output_tokens": completion}
 
 
 class LiteLLMChunkStream(ChunkStream):
     """LiteLLM's stream objects, converted to the gateway's chunk shape.
 
-    Usage is what the provider reported (as LiteLLM translated it), or, when it reported
-    none, LiteLLM's estimate from the whole stream (the gateway's own `_Estimate` when a
-    `ChunkTail` keeps LiteLLM from seeing the whole stream).
+    Usage is what the provider reported (as LiteLLM translated it: OpenAI's fields, with
+    Anthropic's and Bedrock's cache reads and writes in `prompt_tokens_details`), or, when
+    it reported none, LiteLLM's estimate from the whole stream (the gateway's own
+    `_Estimate` when a `ChunkTail` keeps LiteLLM from seeing the whole stream).
     """
 
     def __init__(
@@ -259,12 +257,13 @@ class LiteLLMChunkStream(ChunkStream):
             self._estimate.add(choice)
         return chunk
 
-    def _usage(self, litellm_s: Any) -> Mapping[str, Any]:
+    def _usage(self, litellm_s: Any) -> Usage:
         """With a `ChunkTail`, LiteLLM's figure is from the chunks the tail kept: the
         provider's own figure is taken instead, or the gateway's estimate."""
         if self._tail is None:
-            return usage_dict(litellm_s)
-        return self._tail.reported_usage or self._estimate.usage()
+            return usage_from_chat(usage_dict(litellm_s))
+        reported = self._tail.reported_usage
+        return usage_from_chat(reported) if reported else self._estimate.usage()
 
     async def aclose(self) -> None:
         close = getattr(self._stream, "aclose", None)

@@ -17,6 +17,7 @@ import orjson
 from gateway.config import Settings
 from gateway.core.chunk_shape import WRONG_SHAPE, checked_chunk
 from gateway.core.chunks import Chunk, ChunkStream
+from gateway.core.usage import usage_from_chat
 from gateway.errors import GatewayError, UpstreamFailed, UpstreamTimeout
 from gateway.providers.base import UpstreamRequest
 from gateway.providers.http1 import ConnectionPool, HTTPError, Response
@@ -160,6 +161,9 @@ class UpstreamEventStream(ChunkStream):
             )
         for field in _OWN_FIELDS:
             chunk.pop(field, None)
+        usage = chunk.get("usage")
+        if usage is not None:
+            chunk["usage"] = usage_from_chat(usage)
         return checked_chunk(chunk)
 
     async def aclose(self) -> None:
