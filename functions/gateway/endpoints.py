@@ -166,7 +166,9 @@ def _response_state(request: Request) -> ResponseState | None:
     return state
 
 
-# The OpenAPI document describes the OpenAI-compatible API; the Messages API is Anthropic's.
+# Anthropic's endpoints take either key (bearer or x-api-key), which FastAPI cannot declare:
+# they are left out of its schema, and `gateway.openapi_document` describes them (request
+# body and both keys) with every other door.
 @router.post("/v1/messages", include_in_schema=False)
 async def messages(request: Request) -> Response:
     """Anthropic's Messages API. The door is set first, so that even a missing key is
