@@ -97,6 +97,10 @@ def log_request(
     if usage:
         fields["prompt_tokens"] = usage.get("prompt_tokens")
         fields["completion_tokens"] = usage.get("completion_tokens")
+        details = usage.get("prompt_tokens_details")
+        if details:  # of `prompt_tokens`, what was read from or written to a prompt cache
+            fields["cache_read_tokens"] = details.get("cached_tokens")
+            fields["cache_creation_tokens"] = details.get("cache_creation_tokens")
     if cache is not None:
         fields["cache"] = cache.status
         if cache.errors:
