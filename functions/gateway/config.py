@@ -337,8 +337,8 @@ def _allowances(allow: object, route: str) -> Allowances:
     if not isinstance(allow, dict) or not set(allow) <= {"server_tools", "betas", "features"}:
         raise ConfigurationError(f"{where} must be an object of server_tools, betas, features")
     features = _name_set(allow.get("features"), f"{where}.features")
-    if unknown := sorted(features - FEATURES):
-        raise ConfigurationError(f"{where}.features has unknown {', '.join(unknown)}")
+    if not features <= FEATURES:
+        raise ConfigurationError(f"{where}.features may hold only {', '.join(sorted(FEATURES))}")
     return Allowances(
         server_tools=_name_set(allow.get("server_tools"), f"{where}.server_tools"),
         betas=_name_set(allow.get("betas"), f"{where}.betas"),

@@ -10,6 +10,7 @@ import logging
 import socket
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import anthropic
@@ -17,6 +18,7 @@ import httpx
 import pytest
 
 from gateway.config import Settings
+from tests.integration.test_messages_claude_code import CLAUDE, run_claude
 from tests.support import anthropic_standin as standin
 from tests.support.anthropic_standin import AnthropicStandIn
 from tests.support.gateway import PROVIDER_KEY, TENANT_KEY
@@ -67,7 +69,10 @@ def gateway(anthropic_api: AnthropicStandIn) -> Iterator[str]:
             },
         ),
         "claude-down": _route(_closed_port_url(), fallback="claude"),
-        "claude-down-to-chat": _route(_closed_port_url(), fallback="echo"),
+        "claude-down-to-chat": _route(_closed_port_url(), fallback="chat-on-standin"),
+        # A chat-completions route: were the native request sent to it, the stand-in
+        # (at its base URL) would answer it.
+        "chat-on-standin": {"model": "openai/claude-test-4", "api_base": url},
         "echo": {"model": "echo"},
     }
     env = {
@@ -411,7 +416,9 @@ def test_a_failing_route_falls_back_to_another_anthropic_route(
     assert anthropic_api.last.body["model"] == "claude-test-4"
 
 
-def test_a_fallback_in_another_protocol_is_not_tried(client: anthropic.Anthropic) -> None:
+def test_a_fallback_in_another_protocol_is_not_tried(
+    client: anthropic.Anthropic, anthropic_api: AnthropicStandIn
+) -> None:
     with pytest.raises(anthropic.APIStatusError) as raised:
         client.messages.create(
             model="claude-down-to-chat", max_tokens=10, messages=[{"role": "user", "content": "hi"}]
@@ -422,6 +429,7 @@ def test_a_fallback_in_another_protocol_is_not_tried(client: anthropic.Anthropic
         "type": "error",
         "error": {"type": "api_error", "message": "The provider could not be reached."},
     }
+    assert anthropic_api.received == []
 
 
 def test_provider_error_text_is_redacted(
@@ -470,3 +478,36 @@ def test_non_anthropic_routes_keep_the_translation(
 
     assert message.content[0].text.endswith("hello there")  # type: ignore[union-attr]
     assert anthropic_api.received == []
+
+
+@pytest.mark.skipif(not CLAUDE.exists(), reason="Claude Code is not installed: run `npm ci`")
+def test_claude_code_keeps_its_cache_breakpoints_and_thinking_through_the_gateway(
+    gateway: str,
+    anthropic_api: AnthropicStandIn,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    work, home = tmp_path / "work", tmp_path / "home"
+    work.mkdir()
+    home.mkdir()
+    notes = work / "notes.txt"
+    notes.write_text("The secret word is pineapple.\n")
+    anthropic_api.turns = [
+        [
+            standin.thinking("Read the notes."),
+            standin.tool_use("Read", {"file_path": str(notes)}),
+        ],
+        [standin.thinking("Found it."), standin.text("The word is pineapple.")],
+    ]
+
+    printed = run_claude(gateway, "claude", "What is the secret word in notes.txt?", work, home)
+
+    assert printed.strip() == "The word is pineapple."
+    first, second = [r for r in anthropic_api.received if r.body.get("tools")][-2:]
+    assert cache_control_paths(first.body)
+    assert "context-management" in first.headers["anthropic-beta"]
+    assert "context_management" in first.body
+    assert [r for r in caplog.records if r.getMessage() == "fields left out"] == []
+    assert len(cache_control_paths(second.body)) >= len(cache_control_paths(first.body))
+    assistant = second.body["messages"][-2]
+    assert assistant["content"][0]["signature"] == anthropic_api.sign("Read the notes.")

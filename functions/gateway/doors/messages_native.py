@@ -34,27 +34,34 @@ CLIENT_TOOLS = frozenset({"bash", "text_editor", "computer", "memory"})
 
 DEFAULT_BETAS = frozenset(
     {
+        # What Claude Code 2.1 sends in a plain session.
         "claude-code",
         "interleaved-thinking",
-        "fine-grained-tool-streaming",
         "context-management",
-        "prompt-caching-scope",
         "effort",
+        "advanced-tool-use",
+        "mid-conversation-tool-changes",
+        "thinking-token-count",
+        # Its other betas that change only how tokens are used or counted.
+        "fine-grained-tool-streaming",
+        "prompt-caching-scope",
         "token-efficient-tools",
         "extended-cache-ttl",
     }
 )
-"""`anthropic-beta` names (without their date) that change only how tokens are used."""
+"""`anthropic-beta` names (without their date) that change only how tokens are used:
+server tools, MCP, files and containers, which spend beyond them, are governed by the
+request's fields whatever the betas say."""
 
 GOVERNED_HEADERS = frozenset({"anthropic-beta", "anthropic-version", "x-api-key"})
 """Headers the gateway decides itself, whatever the operator forwards."""
 
-_VERSION = re.compile(r"(_\d{8}|-\d{4}-\d{2}-\d{2})$")
+_VERSION = re.compile(r"([_-]\d{8}|-\d{4}-\d{2}-\d{2})$")
 
 
 def _name(versioned: str) -> str:
     """`web_search_20250305` → `web_search`; `context-management-2025-06-27` →
-    `context-management`."""
+    `context-management`; `claude-code-20250219` → `claude-code`."""
     return _VERSION.sub("", versioned)
 
 
