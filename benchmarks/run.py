@@ -713,7 +713,7 @@ async def _cache_work(cache_url: str, rounds: int) -> CacheWork:
             "GATEWAY_CACHE_URL": cache_url,
         }
     )
-    cache = ResponseCache(settings)
+    cache = ResponseCache(settings, lambda operation, error: None)
     answer = [{"choices": [{"index": 0, "delta": {"content": f" word{i}"}}]} for i in range(5)]
     answer += [{"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}]
     usage = {"input_tokens": 5, "cache_read_tokens": 0, "cache_write_tokens": 0, "output_tokens": 5}
@@ -725,12 +725,18 @@ async def _cache_work(cache_url: str, rounds: int) -> CacheWork:
             {"model": "echo", "stream": True, "messages": [{"role": "user", "content": question}]}
         )
         context = RequestContext.create(
-            settings, settings.tenants[0], settings.models["echo"], CHAT_COMPLETIONS, chat, {}
+            settings,
+            settings.tenants[0],
+            settings.models["echo"],
+            CHAT_COMPLETIONS.name,
+            CHAT_COMPLETIONS.id_prefix,
+            chat,
+            {},
         )
         return context, chat.body
 
     def ticket(context: RequestContext, body: dict[str, object]) -> CacheTicket:
-        found = cache.ticket(context, body, None)
+        found = cache.ticket(context.route, context.tenant, body, None)
         assert found is not None
         return found
 
@@ -740,7 +746,7 @@ async def _cache_work(cache_url: str, rounds: int) -> CacheWork:
         started = time.perf_counter()  # a miss: the key, a lookup, the recording wrapper
         missed = ticket(context, body)
         assert await missed.lookup() is None
-        recording = missed.record(ReplayStream([dict(c) for c in answer]), "echo")
+        recording = missed.record(ReplayStream([dict(c) for c in answer]), context.route)
         recorded = time.perf_counter()
         async for _ in recording:  # the chunks recorded, the entry encoded and stored
             pass
