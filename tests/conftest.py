@@ -11,6 +11,7 @@ import openai
 import pytest
 
 from gateway.config import Settings
+from tests.support import fake_upstream as fake
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.gateway import TENANT_KEY, gateway_env
 from tests.support.servers import serve
@@ -29,6 +30,16 @@ def _fresh_upstream(request: pytest.FixtureRequest) -> None:
         fake: FakeUpstream = request.getfixturevalue("upstream")
         fake.scripts.clear()
         fake.requests.clear()
+
+
+@pytest.fixture(scope="session")
+def litellm_ready(upstream: FakeUpstream) -> None:
+    """LiteLLM imported and one stream read through it, for tests whose upstream timeout is
+    shorter than that: a process's first LiteLLM request imports LiteLLM, and more of it
+    on the way, which takes seconds on a loaded machine."""
+    from tests.support.litellm_stream import stream_through_litellm  # imports LiteLLM
+
+    stream_through_litellm(upstream, fake.text(["ready"]))
 
 
 @pytest.fixture(scope="session")

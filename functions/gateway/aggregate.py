@@ -1,4 +1,5 @@
-"""Builds a non-streaming `chat.completion` from a provider's chunks.
+"""Collects a provider's chunks into one answer, which each door renders as its
+non-streamed response.
 
 Providers always stream; a `stream: false` request is the same stream collected here, so
 both kinds of response see the same upstream behaviour, errors and usage.
@@ -23,7 +24,7 @@ class CompletionBuilder:
     def __init__(self) -> None:
         self._text: dict[str, list[str]] = {}
         self._tool_calls: dict[int, dict[str, Any]] = {}
-        self._logprobs: list[Any] = []
+        self.logprobs: list[Any] = []
         self.finish_reason: str | None = None
         self.usage: Usage | None = None
         self.extra: dict[str, Any] = {}
@@ -40,7 +41,7 @@ class CompletionBuilder:
                 self.finish_reason = choice["finish_reason"]
             logprobs = choice.get("logprobs")
             if isinstance(logprobs, dict) and isinstance(logprobs.get("content"), list):
-                self._logprobs.extend(logprobs["content"])
+                self.logprobs.extend(logprobs["content"])
 
     def _add_delta(self, delta: Delta) -> None:
         for name in TEXT_FIELDS:
@@ -73,24 +74,6 @@ class CompletionBuilder:
         if self._tool_calls:
             message["tool_calls"] = [self._tool_calls[i] for i in sorted(self._tool_calls)]
         return message
-
-    def completion(self, completion_id: str, created: int, model: str) -> dict[str, Any]:
-        return {
-            "id": completion_id,
-            "object": "chat.completion",
-            "created": created,
-            "model": model,
-            "choices": [
-                {
-                    "index": 0,
-                    "message": self.message(),
-                    "logprobs": {"content": self._logprobs} if self._logprobs else None,
-                    "finish_reason": self.finish_reason or "stop",
-                }
-            ],
-            "usage": self.usage,
-            **self.extra,
-        }
 
 
 async def collect(

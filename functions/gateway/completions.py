@@ -18,11 +18,11 @@ from gateway.aggregate import CompletionBuilder, collect
 from gateway.cache.report import CacheReport
 from gateway.cache.service import CacheTicket, Clock, ResponseCache
 from gateway.cache.streams import ReplayStream
-from gateway.config import ModelRoute, Settings, TenantConfig
+from gateway.config import ModelRoute, NativeProtocol, Settings, TenantConfig
 from gateway.context import RequestContext
 from gateway.core.chunks import ChunkStream
 from gateway.disconnect import ClientDisconnected, unless_disconnected
-from gateway.doors.base import Door, Keep, Reply, RequestT
+from gateway.doors.base import Door, Keep, NativeRequest, Passthrough, Reply, RequestT
 from gateway.errors import (
     GatewayError,
     ModelNotFound,
@@ -34,7 +34,7 @@ from gateway.event_stream import EventStreamResponse, StreamLimits, StreamOutcom
 from gateway.observability import log_left_out, log_request, log_store_failure
 from gateway.params import EMBEDDING_PARAMS, ProviderParams, split_params
 from gateway.providers import Providers
-from gateway.providers.base import UpstreamRequest
+from gateway.providers.base import NativeUpstreamRequest, UpstreamRequest
 
 if TYPE_CHECKING:  # imported when the first embeddings request arrives (cold start)
     from gateway.core.embeddings import Embeddings
@@ -73,6 +73,9 @@ class CompletionService:
     ) -> Response:
         """Serve `raw_body` through `door`; `keep`, if given, gets the finished response
         body before its last byte (streamed) or before it is sent (not streamed)."""
+        passthrough = door.passthrough
+        if passthrough is not None and (route := self._native_route(tenant, passthrough, raw_body)):
+            return await self._pass_through(request, tenant, door, passthrough, route, raw_body)
         chat = door.parse(raw_body)
         if chat.left_out:
             log_left_out(door.name, chat.left_out)
@@ -92,11 +95,7 @@ class CompletionService:
             return EventStreamResponse(
                 chunks,
                 door.stream_format(reply, chat),
-                StreamLimits(
-                    keepalive_seconds=self._settings.keepalive_seconds,
-                    idle_timeout_seconds=self._settings.idle_timeout_seconds,
-                    deadline=context.deadline,
-                ),
+                self._limits(context),
                 headers,
                 on_complete=partial(_log_stream, context, served_by, report),
                 keep=keep_body,
@@ -121,29 +120,21 @@ class CompletionService:
             self._settings, tenant, route, door.name, door.id_prefix, parsed, request.scope
         )
         request.state.context = context
-        headers = self._forwarded(request)
-
-        async def embed_on(route: ModelRoute) -> Embeddings:
-            upstream = self._upstream(route, context, params, headers)
-            return await self._providers.for_route(route).embed(upstream)
-
+        loop = asyncio.get_running_loop()
+        embedding = self._open(
+            context,
+            partial(
+                self._embed_route, context=context, params=params, headers=self._forwarded(request)
+            ),
+        )
         try:
-            served_by, answer = await unless_disconnected(
-                self._attempt(context, embed_on), request.receive
-            )
+            served_by, answer = await unless_disconnected(embedding, request.receive)
         except ClientDisconnected:
-            ended_at = asyncio.get_running_loop().time()
-            log_request(context, status=499, ended_at=ended_at, disconnected=True)
+            log_request(context, status=499, ended_at=loop.time(), disconnected=True)
             return Response(status_code=499)
         body = door.render(answer, parsed, served_by.name)
-        ended_at = asyncio.get_running_loop().time()
-        log_request(context, served_by, status=200, ended_at=ended_at, usage=answer.usage)
+        log_request(context, served_by, status=200, ended_at=loop.time(), usage=answer.usage)
         return Response(body, media_type="application/json", headers=context.headers())
-
-    def _forwarded(self, request: Request) -> dict[str, str]:
-        """The client's headers on the operator's allow-list."""
-        forward = self._settings.forward_headers
-        return {k: v for k, v in request.headers.items() if k in forward}
 
     async def _answer(
         self,
@@ -158,7 +149,12 @@ class CompletionService:
             return self._settings.models.get(answer.model, context.route), ReplayStream(
                 answer.chunks
             )
-        served_by, chunks = await self._open(context, params, self._forwarded(request))
+        served_by, chunks = await self._open(
+            context,
+            partial(
+                self._open_route, context=context, params=params, headers=self._forwarded(request)
+            ),
+        )
         if cache is not None:
             chunks = cache.record(chunks, served_by)
         return served_by, chunks
@@ -196,41 +192,66 @@ class CompletionService:
         )
         return builder
 
+    def _forwarded(self, request: Request) -> dict[str, str]:
+        """The client's headers on the operator's allow-list."""
+        forward = self._settings.forward_headers
+        return {k: v for k, v in request.headers.items() if k in forward}
+
     async def _open(
-        self, context: RequestContext, params: ProviderParams, headers: dict[str, str]
-    ) -> tuple[ModelRoute, ChunkStream]:
-        """Open the upstream stream; returns the route that served and its stream."""
-
-        async def open_route(route: ModelRoute) -> ChunkStream:
-            upstream = self._upstream(route, context, params, headers)
-            return await self._providers.for_route(route).open(upstream)
-
-        return await self._attempt(context, open_route)
-
-    async def _attempt(
-        self, context: RequestContext, call: Callable[[ModelRoute], Awaitable[T]]
+        self,
+        context: RequestContext,
+        open_route: Callable[[ModelRoute], Awaitable[T]],
+        may_serve: Callable[[ModelRoute], bool] = lambda route: True,
     ) -> tuple[ModelRoute, T]:
-        """`call` on the request's route; returns the route that served and its result.
+        """Open the upstream answer on the request's route; returns the route that served
+        and what `open_route` gave.
 
         Nothing has reached the client yet, so a failure may be tried again: on the
-        route's fallback at once if it has one the tenant may use, otherwise once more on
-        the same route after a short backoff when the failure is transient.
+        route's fallback at once if it has one the tenant may use (and `may_serve`),
+        otherwise once more on the same route after a short backoff when the failure is
+        transient.
         """
         route = context.route
         try:
-            return route, await call(route)
+            return route, await open_route(route)
         except (UpstreamFailed, UpstreamRateLimited, UpstreamTimeout) as error:
             fallback = route.fallback
-            if fallback is not None and context.tenant.may_use(fallback):
+            if (
+                fallback is not None
+                and context.tenant.may_use(fallback)
+                and may_serve(self._settings.models[fallback])
+            ):
                 route = self._settings.models[fallback]
             elif error.retryable and self._time_left(context) > 2 * RETRY_BACKOFF_SECONDS:
                 await asyncio.sleep(RETRY_BACKOFF_SECONDS * (0.5 + random.random()))  # noqa: S311
             else:
                 raise _final(error) from None
         try:
-            return route, await call(route)
+            return route, await open_route(route)
         except GatewayError as error:
             raise _final(error) from None
+
+    async def _open_route(
+        self,
+        route: ModelRoute,
+        *,
+        context: RequestContext,
+        params: ProviderParams,
+        headers: dict[str, str],
+    ) -> ChunkStream:
+        upstream = self._upstream(route, context, params, headers)
+        return await self._providers.for_route(route).open(upstream)
+
+    async def _embed_route(
+        self,
+        route: ModelRoute,
+        *,
+        context: RequestContext,
+        params: ProviderParams,
+        headers: dict[str, str],
+    ) -> Embeddings:
+        upstream = self._upstream(route, context, params, headers)
+        return await self._providers.for_route(route).embed(upstream)
 
     def _upstream(
         self,
@@ -248,6 +269,86 @@ class CompletionService:
             headers=headers,
         )
 
+    def _native_route(
+        self, tenant: TenantConfig, passthrough: Passthrough, body: object
+    ) -> ModelRoute | None:
+        """The route, if the request goes to one whose provider speaks the door's protocol
+        (anything else, a model the tenant may not use included, takes the door's usual
+        path, which answers it)."""
+        model = passthrough.model(body)
+        route = None if model is None else self._settings.models.get(model)
+        if route is None or not tenant.may_use(route.name):
+            return None
+        return route if route.native_protocol == passthrough.protocol else None
+
+    async def _pass_through(
+        self,
+        request: Request,
+        tenant: TenantConfig,
+        door: Door[RequestT],
+        passthrough: Passthrough,
+        route: ModelRoute,
+        raw_body: object,
+    ) -> Response:
+        """Serve a request in its door's protocol, untranslated, by a provider that speaks
+        it; a fallback is tried only if it speaks it too. The response cache is not
+        consulted: it keeps chunks, and a native answer is none."""
+        native = passthrough.check(raw_body, route, request.headers, self._forwarded(request))
+        if native.left_out:
+            log_left_out(door.name, native.left_out)
+        context = RequestContext.create(
+            self._settings, tenant, route, door.name, door.id_prefix, native, request.scope
+        )
+        request.state.context = context
+        speaks = partial(_speaks, passthrough.protocol)
+        provider = self._providers.native(passthrough.protocol)
+        if native.stream:
+            served_by, events = await self._open(
+                context,
+                lambda r: provider.stream(self._native_upstream(r, native, context)),
+                speaks,
+            )
+            return EventStreamResponse(
+                events,
+                passthrough.stream_format(),
+                self._limits(context),
+                context.headers(),
+                on_complete=partial(_log_stream, context, served_by, None),
+            )
+        loop = asyncio.get_running_loop()
+        answering = self._open(
+            context, lambda r: provider.answer(self._native_upstream(r, native, context)), speaks
+        )
+        try:
+            served_by, answer = await unless_disconnected(answering, request.receive)
+        except ClientDisconnected:
+            log_request(context, status=499, ended_at=loop.time(), disconnected=True)
+            return Response(status_code=499)
+        usage = passthrough.usage(answer)
+        log_request(context, served_by, status=200, ended_at=loop.time(), usage=usage)
+        return Response(answer, media_type="application/json", headers=context.headers())
+
+    def _native_upstream(
+        self, route: ModelRoute, native: NativeRequest, context: RequestContext
+    ) -> NativeUpstreamRequest:
+        """A streamed answer must start within the upstream timeout; a non-streamed one
+        arrives whole, and has until the request's deadline."""
+        time_left = self._time_left(context)
+        timeout = min(self._settings.upstream_timeout_seconds, time_left)
+        return NativeUpstreamRequest(
+            route=route,
+            body=native.body,
+            headers=native.headers,
+            timeout_seconds=max(0.001, timeout if native.stream else time_left),
+        )
+
+    def _limits(self, context: RequestContext) -> StreamLimits:
+        return StreamLimits(
+            keepalive_seconds=self._settings.keepalive_seconds,
+            idle_timeout_seconds=self._settings.idle_timeout_seconds,
+            deadline=context.deadline,
+        )
+
     @staticmethod
     def _time_left(context: RequestContext) -> float:
         return context.deadline - asyncio.get_running_loop().time()
@@ -260,6 +361,10 @@ def _final(error: GatewayError, always: bool = False) -> GatewayError:
     if always or (error.status >= 500 and not isinstance(error, UpstreamTimeout)):
         error.headers["x-should-retry"] = "false"
     return error
+
+
+def _speaks(protocol: NativeProtocol, route: ModelRoute) -> bool:
+    return route.native_protocol == protocol
 
 
 def _log_stream(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import Field, dataclass, field, fields
 from types import MappingProxyType
@@ -17,6 +18,7 @@ from typing import Any, Literal
 from gateway.errors import ConfigurationError
 
 ProviderKind = Literal["openai-compatible", "litellm", "echo"]
+NativeProtocol = Literal["messages"]
 PROVIDER_KINDS: tuple[ProviderKind, ...] = ("openai-compatible", "litellm", "echo")
 
 ECHO_MODEL = "echo"
@@ -43,6 +45,24 @@ class Secret:
     __str__ = __repr__
 
 
+FEATURES = frozenset({"mcp_servers", "container", "files", "service_tier"})
+"""Request features that reach outside the request or spend beyond tokens, named in a
+route's `allow.features` (see `Allowances`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Allowances:
+    """What requests on a route may use beyond tokens (the route's `"allow"` option): the
+    provider's server tools (run and billed on the operator's account), `anthropic-beta`
+    values besides the default ones, and `FEATURES`. Enforced where a request passes
+    through natively (`gateway.doors.messages_native`)."""
+
+    server_tools: frozenset[str] = frozenset()
+    """Server tool names without their version date (`web_search`, `code_execution`)."""
+    betas: frozenset[str] = frozenset()
+    features: frozenset[str] = frozenset()
+
+
 @dataclass(frozen=True, slots=True)
 class ModelRoute:
     """Where a public model name is served from."""
@@ -56,6 +76,17 @@ class ModelRoute:
     """Another route to try when this one fails before the first byte."""
     cache_ttl_seconds: int | None = None
     """How long this route's answers are cached; None: `Settings.cache_ttl_seconds`."""
+    allow: Allowances = Allowances()
+
+    @property
+    def native_protocol(self) -> NativeProtocol | None:
+        """The protocol the route's provider speaks besides chat completions, in which a
+        door of the same protocol passes requests through untranslated: Anthropic's
+        Messages API for `anthropic/...` models served through LiteLLM's provider kind
+        (Anthropic's API, or an Anthropic-compatible `api_base`)."""
+        if self.provider == "litellm" and self.model.startswith("anthropic/"):
+            return "messages"
+        return None
 
     @property
     def upstream_model(self) -> str:
@@ -140,21 +171,34 @@ class Settings:
         return tuple(key.reveal() for key in keys if key is not None)
 
 
-# Headers that carry credentials or describe the client's own connection.
+# Headers that describe the client's own connection, or carry credentials under a name
+# that does not say so (the providers' own key headers).
 NEVER_FORWARDED = frozenset(
     {
-        "authorization",
-        "proxy-authorization",
-        "cookie",
         "host",
         "content-length",
         "content-type",
         "transfer-encoding",
         "connection",
-        "x-api-key",
         "api-key",
+        "x-goog-api-key",
+        "ocp-apim-subscription-key",
     }
 )
+_CREDENTIAL_WORDS = re.compile(
+    r"auth|key|token|secret|session|cookie|signature|security|credential|password"
+)
+"""A header whose name holds one of these words is credential-shaped."""
+
+
+def _never_forwarded(name: str) -> bool:
+    """Whether a header may never be forwarded to a provider: the connection's own, and
+    anything credential-shaped (by its name, every `x-amz-*`, the known key headers)."""
+    return (
+        name in NEVER_FORWARDED
+        or name.startswith("x-amz-")
+        or _CREDENTIAL_WORDS.search(name) is not None
+    )
 
 
 def _store_url(text: str) -> str | None:
@@ -169,7 +213,7 @@ def _names(text: str) -> tuple[str, ...]:
 
 def parse_forward_headers(text: str) -> frozenset[str]:
     names = frozenset(name.lower() for name in _names(text))
-    if refused := sorted(names & NEVER_FORWARDED):
+    if refused := sorted(filter(_never_forwarded, names)):
         raise ConfigurationError(f"GATEWAY_FORWARD_HEADERS may not include {', '.join(refused)}")
     return names
 
@@ -302,9 +346,34 @@ def _default_provider(model: str) -> ProviderKind:
     return "litellm"
 
 
+def _allowances(allow: object, route: str) -> Allowances:
+    """`{"server_tools"?: [...], "betas"?: [...], "features"?: [...]}`, all lists of names."""
+    if allow is None:
+        return Allowances()
+    where = f"GATEWAY_MODELS: {route!r} allow"
+    if not isinstance(allow, dict) or not set(allow) <= {"server_tools", "betas", "features"}:
+        raise ConfigurationError(f"{where} must be an object of server_tools, betas, features")
+    features = _name_set(allow.get("features"), f"{where}.features")
+    if not features <= FEATURES:
+        raise ConfigurationError(f"{where}.features may hold only {', '.join(sorted(FEATURES))}")
+    return Allowances(
+        server_tools=_name_set(allow.get("server_tools"), f"{where}.server_tools"),
+        betas=_name_set(allow.get("betas"), f"{where}.betas"),
+        features=features,
+    )
+
+
+def _name_set(names: object, where: str) -> frozenset[str]:
+    if names is None:
+        return frozenset()
+    if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+        raise ConfigurationError(f"{where} must be a list of names")
+    return frozenset(names)
+
+
 def parse_models(text: str, env: Mapping[str, str]) -> Mapping[str, ModelRoute]:
     """Parse `{"name": {"model": ..., "api_base"?, "api_key_env"?, "provider"?, "fallback"?,
-    "cache_ttl_seconds"?}}`.
+    "cache_ttl_seconds"?, "allow"?}}`.
 
     Provider keys are read from the variables the routes name, here, once.
     """
@@ -346,6 +415,7 @@ def parse_models(text: str, env: Mapping[str, str]) -> Mapping[str, ModelRoute]:
             cache_ttl_seconds=None
             if ttl is None
             else _ttl(ttl, f"GATEWAY_MODELS: {name!r} cache_ttl_seconds"),
+            allow=_allowances(entry.get("allow"), name),
         )
     for route in routes.values():
         if route.fallback is not None and route.fallback not in routes.keys() - {route.name}:

@@ -35,8 +35,15 @@ def _hash64(data: bytes, key: bytes) -> int:
 
 def request_hashes(tenant_id: str, request: dict[str, Any], hash_key: bytes) -> RequestHashes:
     """`tenant_id_hash` is keyed by the gateway's hash key (stable across processes);
-    `context_hash` covers the whole request body."""
+    `context_hash` covers the whole request body and is keyed per tenant, so a tenant
+    shown another's context hash cannot confirm a guess of that tenant's prompt."""
+    tenant = tenant_id.encode()
     return RequestHashes(
-        tenant_id_hash=_hash64(tenant_id.encode(), hash_key),
-        context_hash=_hash64(canonical_json(request), hash_key),
+        tenant_id_hash=_hash64(tenant, hash_key),
+        context_hash=_hash64(canonical_json(request), _hash_key_of(tenant, hash_key)),
     )
+
+
+def _hash_key_of(tenant: bytes, hash_key: bytes) -> bytes:
+    """The tenant's own 64-byte BLAKE2b key, derived from the gateway's."""
+    return hashlib.blake2b(tenant, key=hash_key, person=b"context-hash").digest()

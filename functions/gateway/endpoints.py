@@ -64,9 +64,18 @@ async def read_json(request: Request, limit: int) -> object:
         if len(body) > limit:
             raise too_large
     try:
-        return orjson.loads(body)
+        parsed = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise InvalidRequest(f"The request body is not valid JSON ({exc}).") from None
+    try:
+        # orjson reads 1,024 levels but writes 254: what the gateway stores or forwards it
+        # writes again, so a deeper body is refused here, on every door, before a provider
+        # is called (a C pass over the body: about 1.2 ms a MiB, 4.3 ms for 3.7 MiB of
+        # small messages here).
+        orjson.dumps(parsed)
+    except orjson.JSONEncodeError:
+        raise InvalidRequest("The request body is nested too deeply.") from None
+    return parsed
 
 
 @router.head("/", include_in_schema=False)
@@ -166,7 +175,9 @@ def _response_state(request: Request) -> ResponseState | None:
     return state
 
 
-# The OpenAPI document describes the OpenAI-compatible API; the Messages API is Anthropic's.
+# Anthropic's endpoints take either key (bearer or x-api-key), which FastAPI cannot declare:
+# they are left out of its schema, and `gateway.openapi_document` describes them (request
+# body and both keys) with every other door.
 @router.post("/v1/messages", include_in_schema=False)
 async def messages(request: Request) -> Response:
     """Anthropic's Messages API. The door is set first, so that even a missing key is

@@ -14,6 +14,7 @@ from starlette.responses import Response
 from gateway.context import RequestContext
 from gateway.doors.base import FrontDoor
 from gateway.doors.chat import CHAT_COMPLETIONS
+from gateway.doors.messages import MESSAGES
 from gateway.errors import GatewayError, InternalError, InvalidRequest, MethodNotAllowed, NotFound
 from gateway.observability import log_request
 
@@ -27,8 +28,14 @@ def error_response(request: Request, error: GatewayError) -> Response:
     log_request(
         context, status=error.status, ended_at=asyncio.get_running_loop().time(), error=error
     )
-    door: FrontDoor = getattr(request.state, "door", CHAT_COMPLETIONS)
+    door: FrontDoor = getattr(request.state, "door", None) or _door_of_path(request.url.path)
     return door.error_response(error)
+
+
+def _door_of_path(path: str) -> FrontDoor:
+    """The door for a failure before any endpoint chose one (an unknown method, say):
+    Anthropic's shape under its paths, OpenAI's elsewhere."""
+    return MESSAGES if path.startswith("/v1/messages") else CHAT_COMPLETIONS
 
 
 async def _gateway_error(request: Request, exc: Exception) -> Response:
@@ -53,7 +60,9 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error", exc_info=exc)
-    return error_response(request, InternalError("The gateway failed unexpectedly."))
+    error = InternalError("The gateway failed unexpectedly.")
+    error.headers["x-should-retry"] = "false"  # the provider may have been paid already
+    return error_response(request, error)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -20,7 +20,8 @@ from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from gateway.cache.report import CacheReport, StoreOperation
 from gateway.config import ModelRoute
 from gateway.context import RequestContext
-from gateway.core.chunks import Usage
+from gateway.core.chunks import Usage, UsageCount
+from gateway.core.usage import total_tokens
 from gateway.errors import GatewayError
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or "llm-gateway"
@@ -67,7 +68,9 @@ def log_request(
     cache: CacheReport | None = None,
 ) -> None:
     """`served_by` is the route that answered (a fallback, perhaps), once one has;
-    `cache` is None unless the route caches."""
+    `usage`'s four counts (`core.chunks.Usage`) are logged under their own names, and
+    counted as metrics unless the answer came from the response cache; `cache` is None
+    unless the route caches."""
     global _cold_start
     stream = context.stream if context is not None else False
     fields: dict[str, Any] = {"status": status, "stream": stream, "chunks": chunks}
@@ -94,9 +97,8 @@ def log_request(
         fields["error_code"] = error.code
     if disconnected:
         fields["client_disconnected"] = True
-    if usage:
-        fields["prompt_tokens"] = usage.get("prompt_tokens")
-        fields["completion_tokens"] = usage.get("completion_tokens")
+    if usage is not None:
+        fields.update(usage)
     if cache is not None:
         fields["cache"] = cache.status
         if cache.errors:
@@ -112,6 +114,15 @@ def log_request(
     _cold_start = False
 
 
+_TOKEN_METRICS: tuple[tuple[str, UsageCount], ...] = (
+    ("InputTokens", "input_tokens"),
+    ("CacheReadTokens", "cache_read_tokens"),
+    ("CacheWriteTokens", "cache_write_tokens"),
+    ("OutputTokens", "output_tokens"),
+)
+"""The four counts a provider bills separately, as metrics (`core.chunks.Usage`)."""
+
+
 def _emit_metrics(
     error: GatewayError | None,
     ttft_ms: float | None,
@@ -122,6 +133,10 @@ def _emit_metrics(
     metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
     if cache is not None:
         _add_cache_metrics(cache, usage)
+    if usage is not None and (cache is None or cache.status != "hit"):
+        # An answer replayed from the response cache was not billed again.
+        for name, count in _TOKEN_METRICS:
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=usage[count])
     if _cold_start:
         metrics.add_metric(name="ColdStart", unit=MetricUnit.Count, value=1)
     if ttft_ms is not None:
@@ -143,9 +158,8 @@ def _emit_metrics(
 def _add_cache_metrics(cache: CacheReport, usage: Usage | None) -> None:
     if cache.status == "hit":
         metrics.add_metric(name="CacheHits", unit=MetricUnit.Count, value=1)
-        tokens = (usage or {}).get("total_tokens")
-        if isinstance(tokens, int):
-            metrics.add_metric(name="TokensSaved", unit=MetricUnit.Count, value=tokens)
+        if usage is not None:
+            metrics.add_metric(name="TokensSaved", unit=MetricUnit.Count, value=total_tokens(usage))
     elif cache.status == "miss":
         metrics.add_metric(name="CacheMisses", unit=MetricUnit.Count, value=1)
     if cache.errors:

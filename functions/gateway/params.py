@@ -114,6 +114,15 @@ def is_transport_field(name: str) -> bool:
     )
 
 
+def transport_field_refused(name: str) -> InvalidRequest:
+    """The 400 for a transport-shaped field, on every path."""
+    return InvalidRequest(
+        f"Unrecognized request argument supplied: {name}. The gateway decides where "
+        "and how requests are sent; requests cannot set it.",
+        param=name,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class ProviderParams:
     """A request's fields as providers receive them."""
@@ -137,11 +146,7 @@ def split_params(
         elif name in GATEWAY_FIELDS:
             continue
         elif is_transport_field(name):
-            raise InvalidRequest(
-                f"Unrecognized request argument supplied: {name}. The gateway decides where "
-                "and how requests are sent; requests cannot set it.",
-                param=name,
-            )
+            raise transport_field_refused(name)
         else:
             extra_body[name] = value
     return ProviderParams(params, extra_body)

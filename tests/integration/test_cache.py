@@ -546,3 +546,57 @@ def test_the_request_log_and_metrics_say_hit_miss_or_bypass(
         [],
     ]
     assert records[1]["TokensSaved"] == [12.0]
+
+
+@pytest.mark.parametrize(
+    "cache_control",
+    ["max-age=" + "9" * 5000, "max-age=\u00b2"],
+    ids=["past int's digit limit", "superscript two"],
+)
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}]}),
+        ("/v1/responses", {"input": "hi"}),
+        ("/v1/messages", {"max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]}),
+    ],
+    ids=["chat", "responses", "messages"],
+)
+def test_no_cache_control_value_is_a_server_error(
+    cached_url: str, path: str, body: dict[str, Any], cache_control: str
+) -> None:
+    headers = {"authorization": f"Bearer {TENANT_KEY}", "cache-control": cache_control}
+    # as bytes: HTTP header values are Latin-1, which "²" is, and the server decodes so
+    raw_headers = [(k.encode(), v.encode("latin-1")) for k, v in headers.items()]
+    response = httpx.post(
+        cached_url + path, json={"model": "direct", **body}, headers=raw_headers, timeout=30
+    )
+    assert response.status_code == 200, response.text
+
+
+def test_an_answer_from_the_cache_is_not_counted_as_billed_tokens(
+    client: openai.OpenAI,
+    upstream: FakeUpstream,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The request log shows a hit's usage (that of the stored answer, `cache: "hit"`);
+    the token metrics count only what a provider billed."""
+    from tests.integration.test_request_log import read_log
+
+    upstream.scripts["scripted"] = fake.text(["Hi"])
+    messages = question()
+    capsys.readouterr()
+
+    for _ in range(2):
+        ask(client, "direct", messages, stream=False)
+
+    _, lines = read_log(caplog)
+    assert [(line["cache"], line["input_tokens"], line["output_tokens"]) for line in lines] == [
+        ("miss", 5, 7),
+        ("hit", 5, 7),
+    ]
+    tokens = {"InputTokens", "CacheReadTokens", "CacheWriteTokens", "OutputTokens"}
+    records = emf_records(capsys.readouterr().out)
+    assert [sorted(metric_names(r) & tokens) for r in records] == [sorted(tokens), []]
+    assert (records[0]["InputTokens"], records[0]["OutputTokens"]) == ([5.0], [7.0])

@@ -352,6 +352,7 @@ def test_one_request_log_line_with_hashes_and_no_input_text(
         "embed-direct",
         "embed-direct",
     )
-    assert line["prompt_tokens"] == 2
+    counts = ("input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens")
+    assert [line[count] for count in counts] == [2, 0, 0, 0]
     for text in (secret, TENANT_KEY, PROVIDER_KEY):
         assert text not in output

@@ -299,3 +299,27 @@ def test_health_needs_no_key_and_calls_no_upstream(
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
     assert upstream.requests == []
+
+
+@pytest.mark.parametrize("model", ["direct", "via-litellm"])
+@pytest.mark.usefixtures("litellm_ready")
+def test_a_providers_error_text_reaches_the_tenant_cleaned(
+    upstream: FakeUpstream, gateway_url_short_timeout: str, model: str
+) -> None:
+    # GIVEN a provider refusal that names an internal address
+    upstream.scripts["scripted"] = fake.error(
+        400,
+        "max_tokens is too large: 99999. See http://10.0.3.7:8080/internal/limits?key=x\n"
+        "for details",
+    )
+    response = httpx.post(
+        f"{gateway_url_short_timeout}/v1/chat/completions",
+        headers=AUTH,
+        json={"model": model, "messages": MESSAGES},
+    )
+    message = assert_openai_error(response, 400, "upstream_invalid_request")["message"]
+    # THEN the tenant reads what it can act on, and nothing of the provider's internals
+    assert isinstance(message, str)
+    assert "max_tokens is too large: 99999" in message
+    for internal in ("10.0.3.7", "http://", "\n", "b'", "litellm", "Exception"):
+        assert internal not in message, message

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from gateway.core.usage import NO_USAGE
 from gateway.providers.litellm_provider import _litellm
 from tests.support import fake_upstream as fake
 from tests.support.fake_upstream import FakeUpstream
@@ -43,7 +44,7 @@ def test_well_formed_chunks_are_validated_not_constructed(
     text, usage = stream_through_litellm(upstream, fake.text(["Hello", " world"]))
 
     assert text == "Hello world"
-    assert usage == {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12}
+    assert usage == {**NO_USAGE, "input_tokens": 5, "output_tokens": 7}
     assert constructed == []
 
 
@@ -63,5 +64,5 @@ def test_a_chunk_that_does_not_validate_is_built_as_the_sdk_builds_it(
     text, usage = stream_through_litellm(upstream, script)
 
     assert text == "Hello world"
-    assert usage == {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12}
+    assert usage == {**NO_USAGE, "input_tokens": 5, "output_tokens": 7}
     assert [value["object"] for value in constructed] == ["chat.completion"]  # type: ignore[index]

@@ -101,7 +101,12 @@ def test_the_stream_has_every_event_in_order_each_named_by_an_event_line(
     ]
     assert {e["index"] for e in events[1:5]} == {0}
     assert events[5]["delta"] == {"stop_reason": "end_turn", "stop_sequence": None}
-    assert events[5]["usage"] == {"input_tokens": 5, "output_tokens": 7}
+    assert events[5]["usage"] == {
+        "input_tokens": 5,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 0,
+        "output_tokens": 7,
+    }
 
 
 @pytest.mark.parametrize("model", ROUTES)

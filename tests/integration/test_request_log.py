@@ -17,19 +17,19 @@ from tests.support.gateway import PROVIDER_KEY, TENANT_KEY
 SECRET_TEXT = "my-confidential-prompt-text"
 
 
-def read_log(caplog: pytest.LogCaptureFixture) -> tuple[str, list[dict[str, object]]]:
-    """Every log line as the gateway's JSON formatter writes it, once the request line is
-    there (the server runs in another thread)."""
+def read_log(
+    caplog: pytest.LogCaptureFixture, door: str = "chat.completions"
+) -> tuple[str, list[dict[str, Any]]]:
+    """Every log line as the gateway's JSON formatter writes it, and the request lines of
+    `door`, once there is one (the server runs in another thread)."""
     deadline = time.monotonic() + 3
-    while time.monotonic() < deadline and not any(
-        r.getMessage() == "chat.completions" for r in caplog.records
-    ):
+    while time.monotonic() < deadline and not any(r.getMessage() == door for r in caplog.records):
         time.sleep(0.02)
     time.sleep(0.1)
     formatter = logger.registered_formatter
     output = "\n".join(formatter.format(record) for record in caplog.records)
-    lines = [json.loads(line) for line in output.splitlines() if '"chat.completions"' in line]
-    return output, lines
+    lines = [json.loads(line) for line in output.splitlines()]
+    return output, [line for line in lines if line.get("message") == door]
 
 
 @pytest.mark.parametrize("stream", [True, False])
@@ -55,7 +55,7 @@ def test_one_line_per_request_with_hashes_and_no_secrets(
     assert line["status"] == 200
     assert line["model"] == "direct"
     assert line["stream"] is stream
-    assert line["completion_tokens"] == 7
+    assert line["output_tokens"] == 7
     for secret in (SECRET_TEXT, TENANT_KEY, PROVIDER_KEY, "semantic"):
         assert secret not in output
 

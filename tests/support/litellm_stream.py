@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from gateway.config import ModelRoute, Secret
@@ -14,10 +15,15 @@ from tests.support.fake_upstream import FakeUpstream
 
 
 def stream_through_litellm(
-    upstream: FakeUpstream, script: fake.Script, *, settle: float = 0.0
+    upstream: FakeUpstream,
+    script: fake.Script,
+    *,
+    settle: float = 0.0,
+    at_end: Callable[[], None] = lambda: None,
 ) -> tuple[str, Any]:
     """The text and the usage of one stream on an `openai/` LiteLLM route; `settle`: how
-    long the event loop runs on after the stream is closed (for work it left behind)."""
+    long the event loop runs on after the stream is closed (for work it left behind);
+    `at_end`: called once the last chunk is read, before the stream is closed."""
     upstream.scripts["scripted"] = script
     route = ModelRoute(
         name="via-litellm",
@@ -37,6 +43,7 @@ def stream_through_litellm(
             for choice in chunk["choices"]:
                 text += choice["delta"].get("content") or ""
             usage = chunk.get("usage") or usage
+        at_end()
         await stream.aclose()
         await asyncio.sleep(settle)
         return text, usage

@@ -16,7 +16,15 @@ CHUNKS = [
     {"choices": [{"index": 0, "delta": {"role": "assistant", "content": "Hé"}}]},
     {"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": "c"}]}}]},
     {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
-    {"choices": [], "usage": {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}},
+    {
+        "choices": [],
+        "usage": {
+            "input_tokens": 1,
+            "cache_read_tokens": 4,
+            "cache_write_tokens": 3,
+            "output_tokens": 2,
+        },
+    },
 ]
 
 

@@ -42,6 +42,10 @@ def settings(default_ttl: str) -> Settings:
         ("max-age=60, max-age=5", CacheControl(max_age=5)),
         ("max-age=soon", CacheControl(max_age=0)),  # invalid: nothing is fresh enough
         ("max-age=-1", CacheControl(max_age=0)),
+        ("max-age=\u00b2", CacheControl(max_age=0)),  # a digit to str.isdigit, not to int
+        ("max-age=\u0663", CacheControl(max_age=0)),  # an Arabic-Indic three
+        ("max-age=" + "9" * 5000, CacheControl(max_age=2**31)),  # past int()'s digit limit
+        ("max-age=99999999999", CacheControl(max_age=2**31)),
         ("no-transform, only-if-cached", CacheControl()),
     ],
 )

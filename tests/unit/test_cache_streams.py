@@ -13,11 +13,12 @@ import pytest
 
 from gateway.cache.streams import RecordingStream, ReplayStream
 from gateway.core.chunks import Chunk, ChunkStream
+from gateway.core.usage import NO_USAGE
 from gateway.errors import UpstreamFailed
 
 TEXT = {"choices": [{"index": 0, "delta": {"content": "Hi"}, "finish_reason": None}]}
 FINISH = {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
-USAGE = {"choices": [], "usage": {"total_tokens": 3}}
+USAGE = {"choices": [], "usage": {**NO_USAGE, "input_tokens": 2, "output_tokens": 1}}
 
 
 class Upstream(ChunkStream):

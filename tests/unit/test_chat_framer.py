@@ -7,13 +7,25 @@ from typing import Any
 
 import pytest
 
-from gateway.core.chunks import Chunk
+from gateway.core.chunks import Chunk, Usage
 from gateway.doors.base import Reply
 from gateway.doors.chat import ChunkFramer
 from gateway.errors import UpstreamFailed, UpstreamTimeout
 
 REPLY = Reply(id="chatcmpl-abc", created=1700000000, model="gpt-public")
-USAGE = {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}
+USAGE: Usage = {
+    "input_tokens": 1,
+    "cache_read_tokens": 2,
+    "cache_write_tokens": 0,
+    "output_tokens": 4,
+}
+CHAT_USAGE = {
+    "prompt_tokens": 3,
+    "completion_tokens": 4,
+    "total_tokens": 7,
+    "prompt_tokens_details": {"cached_tokens": 2, "cache_write_tokens": 0},
+}
+"""`USAGE` as the chat door shows it."""
 HEAD = b'data: {"id":"chatcmpl-abc","object":"chat.completion.chunk","created":1700000000,'
 
 
@@ -100,7 +112,7 @@ def test_with_include_usage_usage_is_null_until_its_own_final_chunk() -> None:
     assert payloads[-1] == "[DONE]"
     assert [c["usage"] for c in payloads[:-2]] == [None, None]
     assert payloads[-2]["choices"] == []
-    assert payloads[-2]["usage"] == USAGE
+    assert payloads[-2]["usage"] == CHAT_USAGE
     assert payloads[-2]["id"] == "chatcmpl-abc"
     assert framer.usage == USAGE
 
@@ -113,7 +125,7 @@ def test_usage_riding_on_a_content_chunk_is_held_for_the_end() -> None:
     payloads = events(raw)
     assert payloads[0]["usage"] is None
     assert payloads[0]["choices"][0]["delta"]["content"] == "x"
-    assert (payloads[1]["choices"], payloads[1]["usage"]) == ([], USAGE)
+    assert (payloads[1]["choices"], payloads[1]["usage"]) == ([], CHAT_USAGE)
     assert payloads[2] == "[DONE]"
 
 

@@ -1,5 +1,6 @@
-"""`stream: false`: the one `chat.completion` built from a provider's chunks, and the
-limits that apply while they are collected."""
+"""`stream: false`: the one `chat.completion` built from a provider's chunks (collected by
+`aggregate`, rendered by the chat door), and the limits that apply while they are
+collected."""
 
 from __future__ import annotations
 
@@ -9,11 +10,25 @@ from typing import Any
 import pytest
 
 from gateway.aggregate import CompletionBuilder, collect
-from gateway.core.chunks import Chunk
+from gateway.core.chunks import Chunk, Usage
+from gateway.doors.base import Reply
+from gateway.doors.chat import chat_completion
 from gateway.errors import DEADLINE_MESSAGE, UpstreamFailed, UpstreamTimeout, idle_message
 from tests.unit.fed_stream import FedStream, text_chunk
 
-USAGE = {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}
+USAGE: Usage = {
+    "input_tokens": 3,
+    "cache_read_tokens": 0,
+    "cache_write_tokens": 0,
+    "output_tokens": 4,
+}
+CHAT_USAGE = {
+    "prompt_tokens": 3,
+    "completion_tokens": 4,
+    "total_tokens": 7,
+    "prompt_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+}
+"""`USAGE` as the chat door shows it."""
 
 
 def choice(finish: str | None = None, logprobs: Any = None, **delta: Any) -> Chunk:
@@ -27,7 +42,7 @@ def build(*chunks: Chunk) -> dict[str, Any]:
     builder = CompletionBuilder()
     for chunk in chunks:
         builder.add(chunk)
-    return builder.completion("chatcmpl-1", 1700000000, "public-model")
+    return chat_completion(builder, Reply("chatcmpl-1", 1700000000, "public-model"))
 
 
 def test_the_completion_has_the_replys_identity_and_one_choice() -> None:
@@ -118,14 +133,14 @@ def test_usage_and_system_fingerprint_reach_the_top_level() -> None:
         {"choices": [], "usage": USAGE},
     )
 
-    assert completion["usage"] == USAGE
+    assert completion["usage"] == CHAT_USAGE
     assert completion["system_fingerprint"] == "fp_1"
 
 
 def test_a_null_usage_on_a_later_chunk_does_not_erase_the_reported_one() -> None:
     completion = build({"choices": [], "usage": USAGE}, {**choice("stop"), "usage": None})
 
-    assert completion["usage"] == USAGE
+    assert completion["usage"] == CHAT_USAGE
 
 
 def collect_with(

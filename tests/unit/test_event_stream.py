@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from starlette.types import Message
 
+from gateway.core.usage import NO_USAGE
 from gateway.doors.base import Reply
 from gateway.doors.chat import ChunkFramer
 from gateway.errors import DEADLINE_MESSAGE, GatewayError, UpstreamFailed, idle_message
@@ -361,7 +362,7 @@ def test_an_event_is_never_held_back_behind_a_chunk_that_frames_nothing() -> Non
     # "a" and a usage-only chunk arrive together (so "a" may wait to share a write), then
     # the provider goes quiet: "a" must go out now, not with the next chunk or keep-alive.
     async def main() -> Client:
-        stream = BurstStream(text_chunk("a"), {"choices": [], "usage": {"total_tokens": 3}})
+        stream = BurstStream(text_chunk("a"), {"choices": [], "usage": {**NO_USAGE}})
         served = start(stream)
         await served.client.until(lambda: b'"content":"a"' in served.client.raw())
         stream.put(text_chunk("b", finish="stop"))

@@ -80,9 +80,9 @@ def test_the_stream_s_own_attributes_are_passed_through() -> None:
 
 
 def test_only_the_cost_of_an_unread_stream_is_skipped() -> None:
+    _litellm()  # first: it configures LiteLLM before LiteLLM's import reads its settings
     from litellm.litellm_core_utils.streaming_handler import CustomStreamWrapper
 
-    _litellm()
     calls: list[object] = []
 
     def calculate(**kwargs: Any) -> float:

@@ -42,7 +42,7 @@ def test_snapstart_registers_a_hook_that_prepares_every_route(
     assert set(providers._instances) == {"openai-compatible", "litellm"}
     import gateway.providers.litellm_provider as litellm_provider
 
-    assert litellm_provider._module is not None
+    assert litellm_provider._loaded is not None
 
 
 def test_without_snapstart_nothing_is_prepared_ahead(

@@ -16,7 +16,8 @@ from gateway.core.chunk_shape import is_chunk
 from gateway.core.chunks import Chunk
 from gateway.storage.packed import CorruptData, unpack
 
-FORMAT = 1
+FORMAT = 2
+"""2: usage is the gateway's own `Usage` (cache reads and writes apart), no longer OpenAI's."""
 
 
 @dataclass(frozen=True, slots=True)

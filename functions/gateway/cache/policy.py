@@ -52,8 +52,7 @@ class CacheControl:
             elif name == "no-store":
                 no_store = True
             elif name == "max-age":
-                value = value.strip().strip('"')
-                age = int(value) if value.isdigit() else 0
+                age = _delta_seconds(value.strip().strip('"'))
                 max_age = age if max_age is None else min(max_age, age)
         return cls(no_cache, no_store, max_age)
 
@@ -89,3 +88,16 @@ def decide(
         write=not control.no_store,
         max_age=control.max_age,
     )
+
+
+_DELTA_SECONDS_CAP = 2**31
+"""RFC 9111 (1.2.2): a delta-seconds larger than a cache can represent is taken as 2^31."""
+
+
+def _delta_seconds(value: str) -> int:
+    """An HTTP delta-seconds: ASCII digits only (`str.isdigit` also accepts "²", which
+    `int` refuses), never parsed past 10 digits (Python refuses to parse 4,300); anything
+    else is invalid, which counts as 0."""
+    if not (value.isascii() and value.isdigit()):
+        return 0
+    return _DELTA_SECONDS_CAP if len(value) > 10 else min(int(value), _DELTA_SECONDS_CAP)

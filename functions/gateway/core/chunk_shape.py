@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TypeGuard
 
-from gateway.core.chunks import STRING_FIELDS, Chunk
+from gateway.core.chunks import STRING_FIELDS, USAGE_COUNTS, Chunk
 from gateway.errors import UpstreamFailed
 
 WRONG_SHAPE = "The provider sent a chunk of the wrong shape."
@@ -50,26 +50,19 @@ def _choice_ok(choice: object) -> bool:
 
 
 def _count_ok(value: object) -> bool:
-    return value is None or (isinstance(value, int) and not isinstance(value, bool))
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _usage_ok(usage: object) -> bool:
-    """Token counts are whole numbers and their breakdowns objects of whole numbers: every
-    door does arithmetic on them."""
+    """The gateway's `Usage` (`core.usage` makes it from the provider's report): every door
+    does arithmetic on its counts."""
     if usage is None:
         return True
-    if not isinstance(usage, dict):
-        return False
-    for name, value in usage.items():
-        if name.endswith("_details"):
-            if value is not None and not (
-                isinstance(value, dict)
-                and all(_count_ok(v) or isinstance(v, dict) for v in value.values())
-            ):
-                return False
-        elif name.endswith("_tokens") and not _count_ok(value):
-            return False
-    return True
+    return (
+        isinstance(usage, dict)
+        and all(_count_ok(usage.get(name)) for name in USAGE_COUNTS)
+        and ("reasoning_tokens" not in usage or _count_ok(usage["reasoning_tokens"]))
+    )
 
 
 def is_chunk(value: object) -> TypeGuard[Chunk]:

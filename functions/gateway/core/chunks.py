@@ -2,14 +2,15 @@
 
 A *chunk* is an OpenAI `chat.completion.chunk` object without the four fields the gateway
 owns (`id`, `object`, `created`, `model`): `choices` (each with `index`, `delta`,
-`finish_reason`), and `usage` or other provider fields when present. Providers that speak
-another protocol translate into this shape; `chunk_shape.checked_chunk` holds every chunk
-to it where it enters the gateway, so nothing downstream checks it again.
+`finish_reason`), and `usage` (the gateway's own `Usage`, not OpenAI's) or other provider
+fields when present. Providers that speak another protocol translate into this shape;
+`chunk_shape.checked_chunk` holds every chunk to it where it enters the gateway, so
+nothing downstream checks it again.
 """
 
 from __future__ import annotations
 
-from typing import Any, Final, Literal, Protocol, Required, TypedDict
+from typing import Any, Final, Literal, NotRequired, Protocol, Required, TypedDict, TypeVar
 
 TextField = Literal["content", "reasoning_content", "refusal"]
 TEXT_FIELDS: Final[tuple[TextField, ...]] = ("content", "reasoning_content", "refusal")
@@ -48,14 +49,31 @@ class Choice(TypedDict, total=False):
     logprobs: dict[str, Any] | None
 
 
-class Usage(TypedDict, total=False):
-    """Token counts, whole numbers; a provider may add fields of its own."""
+UsageCount = Literal["input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens"]
+USAGE_COUNTS: Final[tuple[UsageCount, ...]] = (
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "output_tokens",
+)
+"""The four counts of `Usage`, each billed at a price of its own."""
 
-    prompt_tokens: int | None
-    completion_tokens: int | None
-    total_tokens: int | None
-    prompt_tokens_details: dict[str, Any] | None
-    completion_tokens_details: dict[str, Any] | None
+
+class Usage(TypedDict):
+    """What the provider billed for one answer, in four counts that never overlap, so that
+    each can be priced on its own (`gateway.core.usage` fills it from a provider's report;
+    each door renders it in its own vocabulary)."""
+
+    input_tokens: int
+    """Input read at the full price: neither read from the prompt cache nor written to it."""
+    cache_read_tokens: int
+    """Input read from the provider's prompt cache."""
+    cache_write_tokens: int
+    """Input written to the provider's prompt cache."""
+    output_tokens: int
+    """Output, reasoning included."""
+    reasoning_tokens: NotRequired[int]
+    """Of the output, the reasoning: only when the provider reports it."""
 
 
 class Chunk(TypedDict, total=False):
@@ -64,19 +82,23 @@ class Chunk(TypedDict, total=False):
     system_fingerprint: str | None
 
 
-class ChunkStream(Protocol):
-    """An open stream of chunks. `aclose()` releases it (the upstream connection); the
-    gateway always calls it.
+ItemT_co = TypeVar("ItemT_co", covariant=True)
+
+
+class EventSource(Protocol[ItemT_co]):
+    """An open stream of what a provider sends: chunks (`ChunkStream`), or the events of
+    a protocol passed through untranslated (bytes). `aclose()` releases it (the upstream
+    connection); the gateway always calls it.
 
     Streams subclass this to inherit the hooks' defaults.
     """
 
     __slots__ = ()
 
-    def __aiter__(self) -> ChunkStream:
+    def __aiter__(self) -> EventSource[ItemT_co]:
         return self
 
-    async def __anext__(self) -> Chunk: ...
+    async def __anext__(self) -> ItemT_co: ...
 
     def ready(self) -> bool:
         """Whether the next chunk is already in hand, so that the gateway can send a burst
@@ -84,3 +106,12 @@ class ChunkStream(Protocol):
         return False
 
     async def aclose(self) -> None: ...
+
+
+class ChunkStream(EventSource[Chunk], Protocol):
+    """An open stream of chunks."""
+
+    __slots__ = ()
+
+    def __aiter__(self) -> ChunkStream:
+        return self

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gateway.core.chunks import Usage
+from gateway.core.usage import NO_USAGE
 from gateway.errors import UpstreamFailed
 
 Vector = list[float] | str
@@ -27,7 +28,8 @@ class Embeddings:
     vectors: Sequence[Vector]
     """One per input, in the order of the inputs."""
     usage: Usage
-    """`prompt_tokens` and `total_tokens`."""
+    """The input's tokens, as `input_tokens` (an embedding has no output, and no provider
+    reports prompt caching for one)."""
 
 
 def checked_embeddings(answer: object) -> Embeddings:
@@ -48,7 +50,7 @@ def checked_embeddings(answer: object) -> Embeddings:
     prompt = prompt if isinstance(prompt, int) and not isinstance(prompt, bool) else 0
     return Embeddings(
         vectors=vectors,  # type: ignore[arg-type]  # every index was filled exactly once
-        usage={"prompt_tokens": prompt, "total_tokens": prompt},
+        usage={**NO_USAGE, "input_tokens": prompt},
     )
 
 

@@ -14,12 +14,53 @@ from starlette.responses import Response
 from gateway.aggregate import CompletionBuilder
 from gateway.core.chunks import Chunk, Usage
 from gateway.core.request import ChatRequest
+from gateway.core.usage import all_input_tokens
 from gateway.doors.base import Door, Reply, StreamFormat
 from gateway.errors import GatewayError
 from gateway.schema import parse_chat_request
 
 DONE = b"data: [DONE]\n\n"
 KEEPALIVE = b": keep-alive\n\n"
+
+
+def chat_usage(usage: Usage) -> dict[str, Any]:
+    """OpenAI's usage: cache reads and writes counted inside `prompt_tokens`, and apart in
+    `prompt_tokens_details` (`cached_tokens`, `cache_write_tokens`: the `openai` SDK's
+    names); reasoning in `completion_tokens_details` when the provider reported it."""
+    prompt = all_input_tokens(usage)
+    out: dict[str, Any] = {
+        "prompt_tokens": prompt,
+        "completion_tokens": usage["output_tokens"],
+        "total_tokens": prompt + usage["output_tokens"],
+        "prompt_tokens_details": {
+            "cached_tokens": usage["cache_read_tokens"],
+            "cache_write_tokens": usage["cache_write_tokens"],
+        },
+    }
+    if "reasoning_tokens" in usage:
+        out["completion_tokens_details"] = {"reasoning_tokens": usage["reasoning_tokens"]}
+    return out
+
+
+def chat_completion(builder: CompletionBuilder, reply: Reply) -> dict[str, Any]:
+    """The non-streamed `chat.completion`: one choice, from the collected stream."""
+    logprobs = {"content": builder.logprobs} if builder.logprobs else None
+    return {
+        "id": reply.id,
+        "object": "chat.completion",
+        "created": reply.created,
+        "model": reply.model,
+        "choices": [
+            {
+                "index": 0,
+                "message": builder.message(),
+                "logprobs": logprobs,
+                "finish_reason": builder.finish_reason or "stop",
+            }
+        ],
+        "usage": None if builder.usage is None else chat_usage(builder.usage),
+        **builder.extra,
+    }
 
 
 def error_event(error: GatewayError) -> bytes:
@@ -92,7 +133,8 @@ class ChunkFramer(StreamFormat):
                 self.frame({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}) or b""
             )
         if self._include_usage and self.usage is not None:
-            out += self._prefix + orjson.dumps({"choices": [], "usage": self.usage})[1:] + b"\n\n"
+            usage = {"choices": [], "usage": chat_usage(self.usage)}
+            out += self._prefix + orjson.dumps(usage)[1:] + b"\n\n"
         return out + DONE
 
     error = staticmethod(error_event)
@@ -121,7 +163,7 @@ class ChatCompletionsDoor(Door[ChatRequest]):
     def render(
         self, builder: CompletionBuilder, reply: Reply, request: ChatRequest
     ) -> dict[str, Any]:
-        return builder.completion(reply.id, reply.created, reply.model)
+        return chat_completion(builder, reply)
 
     error_response = staticmethod(openai_error_response)
 

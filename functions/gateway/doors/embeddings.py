@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from gateway.core.embeddings import Embeddings, Vector
+from gateway.core.usage import all_input_tokens, total_tokens
 from gateway.doors.base import FrontDoor
 from gateway.doors.chat import openai_error_response
 from gateway.doors.validate import (
@@ -40,28 +41,6 @@ class EmbeddingRequest:
     """`encoding_format: "base64"`: vectors in OpenAI's base64 form, else as numbers."""
     stream: bool = False
     include_usage: bool = False
-
-
-_TOKENS = {"type": "array", "items": {"type": "integer"}, "minItems": 1}
-REQUEST_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["model", "input"],
-    "properties": {
-        "model": {"type": "string", "minLength": 1, "maxLength": 256},
-        "input": {
-            "anyOf": [
-                {"type": "string"},
-                {"type": "array", "items": {"type": "string"}, "minItems": 1},
-                _TOKENS,
-                {"type": "array", "items": _TOKENS, "minItems": 1},
-            ]
-        },
-        "encoding_format": {"enum": ["float", "base64"]},
-        "dimensions": {"type": "integer", "minimum": 1},
-        "user": {"type": "string"},
-    },
-}
-"""The request for the OpenAPI document (the body is read by hand: FastAPI cannot infer it)."""
 
 
 class EmbeddingsDoor(FrontDoor):
@@ -92,7 +71,11 @@ class EmbeddingsDoor(FrontDoor):
             {"object": "embedding", "index": index, "embedding": form(vector)}
             for index, vector in enumerate(answer.vectors)
         ]
-        return orjson.dumps({"object": "list", "data": data, "model": model, "usage": answer.usage})
+        usage = {
+            "prompt_tokens": all_input_tokens(answer.usage),
+            "total_tokens": total_tokens(answer.usage),
+        }
+        return orjson.dumps({"object": "list", "data": data, "model": model, "usage": usage})
 
     error_response = staticmethod(openai_error_response)
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from gateway.core.chunks import Chunk, TextField, ToolCallDelta, Usage
+from gateway.core.usage import NO_USAGE
 from gateway.doors.base import StreamFormat
 from gateway.doors.messages_errors import error_event
 from gateway.errors import UpstreamFailed
@@ -64,18 +65,20 @@ def stop_reason(finish_reason: str | None, refused: bool, used_tools: bool) -> s
     return "tool_use" if used_tools and reason == "end_turn" else reason
 
 
-def usage(openai_usage: Usage | None) -> dict[str, int]:
-    """Anthropic's usage: cached prompt tokens are counted apart from `input_tokens`."""
-    openai_usage = openai_usage or {}
-    prompt = openai_usage.get("prompt_tokens") or 0
-    details = openai_usage.get("prompt_tokens_details") or {}
-    cached = details.get("cached_tokens") or 0
-    out = {
-        "input_tokens": prompt - cached,
-        "output_tokens": openai_usage.get("completion_tokens") or 0,
+def message_usage(usage: Usage | None) -> dict[str, Any]:
+    """Anthropic's usage: `input_tokens` counts only the input neither read from the cache
+    nor written to it, which `cache_read_input_tokens` and `cache_creation_input_tokens`
+    count (zeros when the provider reported nothing); reasoning, when the provider reported
+    it, in `output_tokens_details.thinking_tokens`."""
+    usage = usage or NO_USAGE
+    out: dict[str, Any] = {
+        "input_tokens": usage["input_tokens"],
+        "cache_creation_input_tokens": usage["cache_write_tokens"],
+        "cache_read_input_tokens": usage["cache_read_tokens"],
+        "output_tokens": usage["output_tokens"],
     }
-    if cached:
-        out["cache_read_input_tokens"] = cached
+    if "reasoning_tokens" in usage:
+        out["output_tokens_details"] = {"thinking_tokens": usage["reasoning_tokens"]}
     return out
 
 
@@ -149,7 +152,7 @@ class MessageEvents(StreamFormat):
                     "type": "message_delta",
                     "delta": {"stop_reason": reason, "stop_sequence": None},
                     # Totals, which replace message_start's estimate in the SDKs.
-                    "usage": usage(self.usage) if self.usage else {"output_tokens": 0},
+                    "usage": message_usage(self.usage) if self.usage else {"output_tokens": 0},
                 }
             )
             + b'event: message_stop\ndata: {"type":"message_stop"}\n\n'
@@ -254,7 +257,7 @@ def render_message(builder: CompletionBuilder, reply: Reply) -> dict[str, Any]:
             builder.finish_reason, bool(message.get("refusal")), bool(calls)
         ),
         "stop_sequence": None,
-        "usage": usage(builder.usage),
+        "usage": message_usage(builder.usage),
     }
 
 

@@ -18,6 +18,7 @@ import orjson
 
 from gateway.aggregate import CompletionBuilder
 from gateway.core.chunks import Chunk, TextField, ToolCallDelta, Usage
+from gateway.core.usage import all_input_tokens
 from gateway.doors.base import Reply, StreamFormat
 from gateway.doors.responses_request import ResponsesTurn
 from gateway.errors import GatewayError, UpstreamFailed, UpstreamRateLimited
@@ -47,19 +48,20 @@ _EVENT = {
 
 
 def response_usage(usage: Usage | None) -> dict[str, Any] | None:
-    """Chat usage (`prompt_tokens`, ...) in the Responses shape (`input_tokens`, ...)."""
+    """The Responses API's usage: like chat completions', cache reads and writes are counted
+    inside `input_tokens` and apart in `input_tokens_details`."""
     if usage is None:
         return None
-    prompt = usage.get("prompt_tokens") or 0
-    completion = usage.get("completion_tokens") or 0
-    cached = (usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0
-    reasoning = (usage.get("completion_tokens_details") or {}).get("reasoning_tokens") or 0
+    input_tokens = all_input_tokens(usage)
     return {
-        "input_tokens": prompt,
-        "input_tokens_details": {"cached_tokens": cached, "cache_write_tokens": 0},
-        "output_tokens": completion,
-        "output_tokens_details": {"reasoning_tokens": reasoning},
-        "total_tokens": usage.get("total_tokens") or prompt + completion,
+        "input_tokens": input_tokens,
+        "input_tokens_details": {
+            "cached_tokens": usage["cache_read_tokens"],
+            "cache_write_tokens": usage["cache_write_tokens"],
+        },
+        "output_tokens": usage["output_tokens"],
+        "output_tokens_details": {"reasoning_tokens": usage.get("reasoning_tokens", 0)},
+        "total_tokens": input_tokens + usage["output_tokens"],
     }
 
 

@@ -3,14 +3,14 @@
 A provider's bytes are hostile input too: one event without an end, or a compressed body
 that inflates a thousandfold, would otherwise grow memory without limit or hold the event
 loop for seconds. Both provider paths apply the same bounds: the direct path in its own
-reader, the LiteLLM path through a transport wrapped around the one LiteLLM creates
-(LiteLLM parses SSE itself, after the bytes have passed through here).
+reader, the LiteLLM path through this module's transport, wrapped around each one LiteLLM
+creates (`litellm_internals.bound_transports`; LiteLLM parses SSE itself, after the bytes
+have passed through here).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 
@@ -79,21 +79,3 @@ class BoundedTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self._inner.aclose()
-
-
-def bound_litellm_transports(handler_class: Any) -> None:
-    """Wrap every transport LiteLLM's `AsyncHTTPHandler` creates (it builds the clients of
-    both its own providers and the `openai` SDK it uses for OpenAI-style ones)."""
-    create = handler_class.create_async_transport
-    if getattr(create, "bounded", False):
-        return
-
-    def create_bounded(*args: Any, **kwargs: Any) -> httpx.AsyncBaseTransport:
-        inner = create(*args, **kwargs)
-        if inner is None:  # LiteLLM leaves httpx's default transport in place
-            verify = kwargs.get("ssl_context") or kwargs.get("ssl_verify") is not False
-            inner = httpx.AsyncHTTPTransport(verify=verify)
-        return BoundedTransport(inner)
-
-    create_bounded.bounded = True  # type: ignore[attr-defined]
-    handler_class.create_async_transport = staticmethod(create_bounded)

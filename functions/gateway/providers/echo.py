@@ -15,6 +15,7 @@ from typing import Any
 
 from gateway.core.chunks import Chunk, ChunkStream
 from gateway.core.embeddings import Embeddings
+from gateway.core.usage import NO_USAGE
 from gateway.errors import InvalidRequest
 from gateway.providers.base import UpstreamRequest
 
@@ -69,11 +70,7 @@ class EchoProvider:
         yield {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
         yield {
             "choices": [],
-            "usage": {
-                "prompt_tokens": prompt_tokens,
-                "completion_tokens": len(words),
-                "total_tokens": prompt_tokens + len(words),
-            },
+            "usage": {**NO_USAGE, "input_tokens": prompt_tokens, "output_tokens": len(words)},
         }
 
     async def embed(self, request: UpstreamRequest) -> Embeddings:
@@ -89,7 +86,7 @@ class EchoProvider:
             )
         vectors = [hashed_vector(str(one).encode(), dimensions) for one in inputs]
         tokens = sum(len(one.split()) if isinstance(one, str) else len(one) for one in inputs)
-        return Embeddings(vectors, {"prompt_tokens": tokens, "total_tokens": tokens})
+        return Embeddings(vectors, {**NO_USAGE, "input_tokens": tokens})
 
     def prepare(self) -> None:
         return None

@@ -1,24 +1,96 @@
-"""Where the gateway reaches into LiteLLM's and the `openai` SDK's internals.
+"""Where the gateway reaches into LiteLLM's and the `openai` SDK's internals: every patch
+of theirs is here.
 
-Each stand-in here replaces one piece of their per-stream machinery, for a reason measured
-on the benchmark's LiteLLM route (memory per stream, CPU per chunk, work after the last
-byte), and keeps what the gateway reads the same. They rely on attributes that are not
-those libraries' public API (`completion_stream`, `chunks`, `logging_obj`, `_cast_to`), so
-an upgrade of either is checked by `tests/unit/test_litellm_wrappers.py` and the
-`tests/integration/test_litellm_*.py` files, which fail when one no longer takes effect.
+Each patch replaces one piece of their machinery, for a reason measured on the benchmark's
+LiteLLM route (memory per stream, CPU per chunk, work after the last byte) or for a bound
+on what a provider may send, and keeps what the gateway reads the same. Each relies on
+attributes that are not those libraries' public API (`create_async_transport`,
+`completion_stream`, `chunks`, `logging_obj`, `_cast_to`, ...), so each applies only on
+the releases it was measured on (`LITELLM`, `OPENAI`). On any other release it is skipped,
+with one warning naming it and the release, and the library works as it does unpatched.
+The one exception is the bound on what a provider may send (`bound_transports`): a
+safety property, not an optimisation, so it applies on every release, and loading
+LiteLLM fails where its hook is gone rather than run the LiteLLM path unbounded.
+After an upgrade, `tests/unit/test_litellm_wrappers.py` and the
+`tests/integration/test_litellm_*.py` files show whether each patch still takes effect;
+then widen its range.
 
 Imported with the LiteLLM provider, never at start (it imports the `openai` SDK).
 """
 
 from __future__ import annotations
 
+import importlib.metadata
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
+import httpx
 import openai._models as openai_models
 from openai.types.chat import ChatCompletionChunk
 from pydantic import ValidationError
+
+from gateway.observability import logger
+from gateway.providers.bounded import BoundedTransport
+
+
+@dataclass(frozen=True, slots=True)
+class Measured:
+    """The releases of a library a patch was measured on, `first` and `last` included."""
+
+    package: str
+    first: str
+    last: str
+
+    def covers(self, version: str | None) -> bool:
+        release = _release(version or "")
+        return bool(release) and _release(self.first) <= release <= _release(self.last)
+
+
+LITELLM = Measured("litellm", "1.110.2", "1.110.2")
+"""LiteLLM as pinned in `layers/dependencies/requirements.txt`."""
+OPENAI = Measured("openai", "3.57.0", "3.57.0")
+"""The `openai` SDK as locked in `layers/dependencies/constraints.txt`."""
+
+
+def _release(version: str) -> tuple[int, ...]:
+    """A version's release numbers (`1.110.2.post1` -> (1, 110, 2)); () if it has none."""
+    match = re.match(r"\d+(?:\.\d+)*", version)
+    return tuple(int(part) for part in match[0].split(".")) if match else ()
+
+
+def installed_version(package: str) -> str | None:
+    """The installed release of `package` (read once, as the patches are installed)."""
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def bound_transports(litellm: ModuleType) -> None:
+    """Wrap every transport LiteLLM's `AsyncHTTPHandler` creates in a `BoundedTransport`
+    (the handler builds the clients of both LiteLLM's own providers and the `openai` SDK
+    it uses for OpenAI-style ones), so that the LiteLLM path has the direct path's bounds.
+    Applied on every release (an ImportError or AttributeError here stops LiteLLM from
+    loading: no LiteLLM route is served unbounded).
+    """
+    from litellm.llms.custom_httpx.http_handler import AsyncHTTPHandler
+
+    create = AsyncHTTPHandler.create_async_transport
+    if getattr(create, "bounded", False):
+        return
+
+    def create_bounded(*args: Any, **kwargs: Any) -> httpx.AsyncBaseTransport:
+        inner = create(*args, **kwargs)
+        if inner is None:  # LiteLLM leaves httpx's default transport in place
+            verify = kwargs.get("ssl_context") or kwargs.get("ssl_verify") is not False
+            inner = httpx.AsyncHTTPTransport(verify=verify)
+        return BoundedTransport(inner)
+
+    create_bounded.bounded = True  # type: ignore[attr-defined]
+    AsyncHTTPHandler.create_async_transport = staticmethod(create_bounded)
 
 
 def skip_cost_of_unread_streams(litellm: ModuleType) -> None:
@@ -76,7 +148,8 @@ def field_values(model: Any) -> Mapping[str, Any]:
     return {**values, **extra} if extra else values
 
 
-def _usage_dict(usage: Any) -> dict[str, Any]:
+def usage_dict(usage: Any) -> dict[str, Any]:
+    """LiteLLM's usage (a dict or a pydantic object) as a dict."""
     return usage if isinstance(usage, dict) else usage.model_dump(exclude_none=True)
 
 
@@ -85,9 +158,11 @@ class ChunkTail(list[Any]):
 
     The wrapper holds each chunk (a pydantic object, about a kilobyte) until the stream
     ends, to rebuild the whole response for its usage figure, which also delays the end
-    of the stream. It looks back only two chunks (its repetition check); the rebuild needs
-    the first chunk and those that carry usage. So only those are kept: the rebuild costs
-    next to nothing, and a stream's memory no longer grows with its length.
+    of the stream. In 1.110.2 it looks back only two chunks (`raise_on_model_repetition`,
+    its guard against a model repeating one chunk; older releases sliced the last 100);
+    the rebuild needs the first chunk and those that carry usage. So only those are kept:
+    the rebuild costs next to nothing, and a stream's memory no longer grows with its
+    length.
     """
 
     __slots__ = ("reported_usage",)
@@ -101,7 +176,7 @@ class ChunkTail(list[Any]):
     def append(self, chunk: Any) -> None:
         usage = field_values(chunk).get("usage")
         if usage is not None:
-            self.reported_usage = _usage_dict(usage)
+            self.reported_usage = usage_dict(usage)
         super().append(chunk)
         if len(self) > 3 and field_values(self[-3]).get("usage") is None:
             del self[-3]  # neither the first, nor one with usage, nor one of the last two
@@ -151,7 +226,7 @@ class _ValidatedChunk(ChatCompletionChunk):
             return openai_models.construct_type(type_=ChatCompletionChunk, value=data)
 
 
-def _validate_chunks(sdk_stream: Any) -> None:
+def validate_chunks(sdk_stream: Any) -> None:
     """Have the `openai` SDK validate each chunk of its stream rather than construct it.
 
     The SDK's `AsyncStream` turns each event into a `ChatCompletionChunk` with its
@@ -163,20 +238,6 @@ def _validate_chunks(sdk_stream: Any) -> None:
     """
     if getattr(sdk_stream, "_cast_to", None) is ChatCompletionChunk:
         sdk_stream._cast_to = _ValidatedChunk
-
-
-def tune_provider_stream(stream: Any) -> bool:
-    """Once LiteLLM's stream wrapper has its provider stream (some providers' streams open
-    it on the first read), read it through a `OneIterator` and, when it is the SDK's,
-    with validated chunks; whether that is done."""
-    inner = getattr(stream, "completion_stream", None)
-    if type(inner) is OneIterator:
-        return True
-    if inner is None or not hasattr(inner, "__aiter__"):
-        return False
-    _validate_chunks(inner)
-    stream.completion_stream = OneIterator(inner)
-    return True
 
 
 async def _skipped(*args: Any, **kwargs: Any) -> None:
@@ -195,3 +256,78 @@ def nothing_after_the_end(stream: Any) -> None:
     """
     stream.logging_obj.dispatch_success_handlers = _skipped
     stream.async_cache_streaming_response = _skipped
+
+
+class _Fence:
+    """Whether a patch applies on the installed releases: each release read once, each
+    patch turned down logged once, as a warning."""
+
+    def __init__(self) -> None:
+        self._installed: dict[str, str | None] = {}
+
+    def allows(self, patch: str, measured: Measured) -> bool:
+        if measured.package not in self._installed:
+            self._installed[measured.package] = installed_version(measured.package)
+        version = self._installed[measured.package]
+        if measured.covers(version):
+            return True
+        logger.warning(
+            "library patch not applied",
+            extra={
+                "patch": patch,
+                "package": measured.package,
+                "installed": version,
+                "measured_on": f"{measured.first} to {measured.last}",
+            },
+        )
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class StreamPatches:
+    """The patches to each LiteLLM stream that apply on the installed releases."""
+
+    chunk_tail: bool
+    one_iterator: bool
+    validated_chunks: bool
+    no_work_after_the_end: bool
+
+    def apply(self, stream: Any) -> ChunkTail | None:
+        """Patch a stream LiteLLM has just opened; its `ChunkTail`, if it has one."""
+        if self.no_work_after_the_end:
+            nothing_after_the_end(stream)
+        if not self.chunk_tail:
+            return None
+        tail = stream.chunks = ChunkTail(stream.chunks)
+        return tail
+
+    def tune_provider_stream(self, stream: Any) -> bool:
+        """Once LiteLLM's stream wrapper has its provider stream (some providers' streams
+        open it on the first read), read it through a `OneIterator` and, when it is the
+        SDK's, with validated chunks; whether that is done."""
+        inner = getattr(stream, "completion_stream", None)
+        if type(inner) is OneIterator or not (self.one_iterator or self.validated_chunks):
+            return True
+        if inner is None or not hasattr(inner, "__aiter__"):
+            return False
+        if self.validated_chunks:
+            validate_chunks(inner)
+        if self.one_iterator:
+            stream.completion_stream = OneIterator(inner)
+        return True
+
+
+def install(litellm: ModuleType) -> StreamPatches:
+    """Apply the patches to LiteLLM as a whole (once, as it is imported); which of the
+    patches to each stream apply."""
+    bound_transports(litellm)
+    fence = _Fence()
+    for patch in (skip_cost_of_unread_streams, release_import_leftovers):
+        if fence.allows(patch.__name__, LITELLM):
+            patch(litellm)
+    return StreamPatches(
+        chunk_tail=fence.allows(ChunkTail.__name__, LITELLM),
+        one_iterator=fence.allows(OneIterator.__name__, LITELLM),
+        validated_chunks=fence.allows(validate_chunks.__name__, OPENAI),
+        no_work_after_the_end=fence.allows(nothing_after_the_end.__name__, LITELLM),
+    )

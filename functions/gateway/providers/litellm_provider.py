@@ -7,6 +7,7 @@ that needs it is first used, and it imports LiteLLM only inside `_litellm()`.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import Mapping
 from types import ModuleType
@@ -15,17 +16,16 @@ from typing import Any
 from gateway.core.chunk_shape import WRONG_SHAPE, checked_chunk
 from gateway.core.chunks import STRING_FIELDS, Choice, Chunk, ChunkStream, Usage
 from gateway.core.embeddings import Embeddings, checked_embeddings
+from gateway.core.usage import NO_USAGE, usage_from_chat
 from gateway.errors import GatewayError, UpstreamFailed, UpstreamTimeout
+from gateway.observability import logger
 from gateway.params import EMBEDDING_PARAMS
 from gateway.providers.base import UpstreamRequest
-from gateway.providers.bounded import bound_litellm_transports
 from gateway.providers.litellm_internals import (
-    ChunkTail,
+    StreamPatches,
     field_values,
-    nothing_after_the_end,
-    release_import_leftovers,
-    skip_cost_of_unread_streams,
-    tune_provider_stream,
+    install,
+    usage_dict,
 )
 from gateway.providers.upstream_errors import (
     BROKE_OFF,
@@ -35,22 +35,24 @@ from gateway.providers.upstream_errors import (
 )
 from gateway.redaction import Redactor
 
-_module: ModuleType | None = None
+_loaded: tuple[ModuleType, StreamPatches] | None = None
 _EMBEDDING = EMBEDDING_PARAMS - {"encoding_format"}
 
 
-def _litellm() -> ModuleType:
-    """Import and configure LiteLLM once, with everything we do not use turned off."""
-    global _module
-    if _module is None:
-        # Use the bundled model cost map: importing must never reach the network.
-        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+def _load() -> tuple[ModuleType, StreamPatches]:
+    """Import, patch and configure LiteLLM once, with everything we do not use turned off;
+    the patches to each of its streams."""
+    global _loaded
+    if _loaded is None:
+        # LiteLLM contacts nothing but the route's provider: its bundled cost map (at
+        # import), beta-header table (on a request with `anthropic-beta`, which it would
+        # otherwise fetch from GitHub on the event loop) and everything else it would
+        # fetch on its own. Set, not defaulted: no environment turns it back on.
+        os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+        os.environ["LITELLM_OFFLINE_MODE"] = "true"
         import litellm
-        from litellm.llms.custom_httpx.http_handler import AsyncHTTPHandler
 
-        bound_litellm_transports(AsyncHTTPHandler)
-        skip_cost_of_unread_streams(litellm)
-        release_import_leftovers(litellm)
+        stream_patches = install(litellm)
         litellm.telemetry = False
         litellm.suppress_debug_info = True
         litellm.turn_off_message_logging = True
@@ -58,8 +60,23 @@ def _litellm() -> ModuleType:
         litellm.callbacks = []
         litellm.success_callback = []
         litellm.failure_callback = []
-        _module = litellm
-    return _module
+        _log_through_the_gateway(("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"))
+        _loaded = litellm, stream_patches
+    return _loaded
+
+
+def _log_through_the_gateway(names: tuple[str, ...]) -> None:
+    """LiteLLM's loggers write through the gateway's JSON handler instead of their own
+    plain-text one, in which a tenant's value quoted in a warning (an image URL holding
+    a line break) could start a log line of its own."""
+    for name in names:
+        dependency = logging.getLogger(name)
+        dependency.handlers = list(logger.handlers)
+        dependency.propagate = False
+
+
+def _litellm() -> ModuleType:
+    return _load()[0]
 
 
 class LiteLLMProvider:
@@ -67,7 +84,7 @@ class LiteLLMProvider:
         self._redactor = redactor
 
     async def open(self, request: UpstreamRequest) -> LiteLLMChunkStream:
-        litellm = _litellm()
+        litellm, stream_patches = _load()
         route = request.route
         api_key = route.api_key.reveal() if route.api_key else None
         try:
@@ -88,7 +105,8 @@ class LiteLLMProvider:
             raise UpstreamTimeout(NO_ANSWER) from None
         except Exception as exc:
             raise map_litellm_error(exc, self._redactor) from None
-        return LiteLLMChunkStream(stream, self._redactor, _Estimate(route.model, request.params))
+        estimate = _Estimate(route.model, request.params)
+        return LiteLLMChunkStream(stream, stream_patches, self._redactor, estimate)
 
     async def embed(self, request: UpstreamRequest) -> Embeddings:
         """Through `litellm.aembedding`, always asking for numbers (not every provider has
@@ -221,32 +239,32 @@ class _Estimate:
         count = _litellm().token_counter
         prompt = count(model=self._model, messages=self._params.get("messages") or [])
         completion = count(model=self._model, text="".join(self._text), count_response_tokens=True)
-        return {
-            "prompt_tokens": prompt,
-            "completion_tokens": completion,
-            "total_tokens": prompt + completion,
-        }
+        return {**NO_USAGE, "input_tokens": prompt, "output_tokens": completion}
 
 
 class LiteLLMChunkStream(ChunkStream):
     """LiteLLM's stream objects, converted to the gateway's chunk shape.
 
-    Usage is what the provider reported (as LiteLLM translated it), or, when it reported
-    none, LiteLLM's estimate from the whole stream.
+    Usage is what the provider reported (as LiteLLM translated it: OpenAI's fields, with
+    Anthropic's and Bedrock's cache reads and writes in `prompt_tokens_details`), or, when
+    it reported none, LiteLLM's estimate from the whole stream (the gateway's own
+    `_Estimate` when a `ChunkTail` keeps LiteLLM from seeing the whole stream).
     """
 
-    def __init__(self, stream: Any, redactor: Redactor, estimate: _Estimate) -> None:
+    def __init__(
+        self, stream: Any, patches: StreamPatches, redactor: Redactor, estimate: _Estimate
+    ) -> None:
         self._stream = stream
-        self._chunks = stream.chunks = ChunkTail(stream.chunks)
-        nothing_after_the_end(stream)
-        self._tuned = tune_provider_stream(stream)
+        self._patches = patches
+        self._tail = patches.apply(stream)
+        self._tuned = patches.tune_provider_stream(stream)
         self._iterator = stream.__aiter__()
         self._redactor = redactor
         self._estimate = estimate
 
     async def __anext__(self) -> Chunk:
         if not self._tuned:
-            self._tuned = tune_provider_stream(self._stream)
+            self._tuned = self._patches.tune_provider_stream(self._stream)
         try:
             item = await self._iterator.__anext__()
         except StopAsyncIteration:
@@ -257,14 +275,23 @@ class LiteLLMChunkStream(ChunkStream):
             fields = field_values(item)
             choices = [_choice(c) for c in fields.get("choices") or ()]
             raw: dict[str, Any] = {"choices": choices}
-            if fields.get("usage") is not None:
-                raw["usage"] = self._chunks.reported_usage or self._estimate.usage()
+            usage = fields.get("usage")
+            if usage is not None:
+                raw["usage"] = self._usage(usage)
             chunk = checked_chunk(raw)
         except (AttributeError, TypeError, ValueError):  # LiteLLM passed on junk it was sent
             raise UpstreamFailed(WRONG_SHAPE) from None
         for choice in chunk["choices"]:
             self._estimate.add(choice)
         return chunk
+
+    def _usage(self, litellm_s: Any) -> Usage:
+        """With a `ChunkTail`, LiteLLM's figure is from the chunks the tail kept: the
+        provider's own figure is taken instead, or the gateway's estimate."""
+        if self._tail is None:
+            return usage_from_chat(usage_dict(litellm_s))
+        reported = self._tail.reported_usage
+        return usage_from_chat(reported) if reported else self._estimate.usage()
 
     async def aclose(self) -> None:
         close = getattr(self._stream, "aclose", None)

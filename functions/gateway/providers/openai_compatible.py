@@ -18,21 +18,16 @@ from gateway.config import Settings
 from gateway.core.chunk_shape import WRONG_SHAPE, checked_chunk
 from gateway.core.chunks import Chunk, ChunkStream
 from gateway.core.embeddings import UNREADABLE, Embeddings, checked_embeddings
-from gateway.errors import GatewayError, UpstreamFailed, UpstreamTimeout
+from gateway.core.usage import usage_from_chat
+from gateway.errors import UpstreamFailed, UpstreamTimeout
 from gateway.providers.base import UpstreamRequest
+from gateway.providers.direct import post, read_whole
 from gateway.providers.http1 import ConnectionPool, HTTPError, Response
-from gateway.providers.limits import COMPRESSED, is_compressed
 from gateway.providers.sse_reader import SSEDataReader
-from gateway.providers.upstream_errors import (
-    BROKE_OFF,
-    NO_ANSWER,
-    UNREACHABLE,
-    error_for_status,
-)
+from gateway.providers.upstream_errors import BROKE_OFF, NO_ANSWER
 from gateway.redaction import Redactor
 
 OPENAI_API_BASE = "https://api.openai.com/v1"
-_MAX_ERROR_BODY = 64 * 1024
 _OWN_FIELDS = ("id", "object", "created", "model")
 _DRAIN_SECONDS = 0.05
 TOO_LARGE_ANSWER = "The provider's answer is larger than the gateway accepts."
@@ -58,25 +53,16 @@ class OpenAICompatibleProvider:
         return UpstreamEventStream(response, self._redactor)
 
     async def embed(self, request: UpstreamRequest) -> Embeddings:
-        """`POST {api_base}/embeddings`; the answer is read whole, up to
-        `GATEWAY_MAX_EMBEDDINGS_RESPONSE_BYTES`, before it is parsed."""
+        """`POST {api_base}/embeddings`; the answer is read whole within the upstream
+        timeout, up to `GATEWAY_MAX_EMBEDDINGS_RESPONSE_BYTES`, before it is parsed."""
         body = {**request.extra_body, **request.params, "model": request.route.upstream_model}
-        deadline = asyncio.get_running_loop().time() + request.timeout_seconds
-        response = await self._post(request, "/embeddings", body, "application/json")
         limit = self._settings.max_embeddings_response_bytes
         try:
-            raw = bytearray()
-            async with asyncio.timeout_at(deadline):
-                async for part in response:
-                    raw += part
-                    if len(raw) > limit:
-                        raise UpstreamFailed(TOO_LARGE_ANSWER)
+            async with asyncio.timeout(request.timeout_seconds):
+                response = await self._post(request, "/embeddings", body, "application/json")
+                raw = await read_whole(response, limit, TOO_LARGE_ANSWER)
         except TimeoutError:
             raise UpstreamTimeout(NO_ANSWER) from None
-        except HTTPError:
-            raise UpstreamFailed(BROKE_OFF) from None
-        finally:
-            response.release()  # to the pool if read to its end, else closed
         try:
             answer = orjson.loads(raw)
         except orjson.JSONDecodeError:
@@ -86,8 +72,7 @@ class OpenAICompatibleProvider:
     async def _post(
         self, request: UpstreamRequest, path: str, body: dict[str, Any], accept: str
     ) -> Response:
-        """POST `body` to the route's base URL + `path`; returns once a 200's head has
-        arrived, and raises the client's error for anything else."""
+        """POST `body` to the route's base URL + `path` (see `direct.post`)."""
         route = request.route
         url = (route.api_base or OPENAI_API_BASE).rstrip("/") + path
         headers = {
@@ -98,19 +83,9 @@ class OpenAICompatibleProvider:
         }
         if route.api_key is not None:
             headers["authorization"] = "Bearer " + route.api_key.reveal()
-        try:
-            async with asyncio.timeout(request.timeout_seconds):
-                response = await self._http.post(url, orjson.dumps(body), headers)
-                if response.status != 200:
-                    raise await _status_error(response, self._redactor)
-                if is_compressed(response.headers):
-                    response.close()
-                    raise UpstreamFailed(COMPRESSED)
-        except TimeoutError:  # connect timeouts are TimeoutErrors too
-            raise UpstreamTimeout(NO_ANSWER) from None
-        except HTTPError:
-            raise UpstreamFailed(UNREACHABLE) from None
-        return response
+        return await post(
+            self._http, url, orjson.dumps(body), headers, request.timeout_seconds, self._redactor
+        )
 
     def prepare(self) -> None:
         """The TLS context, if a route of this kind is https://: connections can only be
@@ -124,32 +99,6 @@ class OpenAICompatibleProvider:
 
     async def aclose(self) -> None:
         await self._http.aclose()
-
-
-async def _status_error(response: Response, redactor: Redactor) -> GatewayError:
-    """Map a non-200 upstream answer to the error the client should see."""
-    try:
-        raw = b""
-        # An error body is never inflated (see `limits`); a compressed one simply has no
-        # readable message.
-        async for part in response:
-            raw += part
-            if len(raw) > _MAX_ERROR_BODY:
-                break
-    finally:
-        response.close()
-    detail = redactor.clean(_error_message(raw))
-    return error_for_status(response.status, detail, response.headers.get("retry-after"))
-
-
-def _error_message(raw: bytes) -> str:
-    try:
-        body: Any = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return ""
-    error = body.get("error") if isinstance(body, dict) else None
-    message = error.get("message") if isinstance(error, dict) else error
-    return message if isinstance(message, str) else ""
 
 
 class UpstreamEventStream(ChunkStream):
@@ -196,6 +145,9 @@ class UpstreamEventStream(ChunkStream):
             )
         for field in _OWN_FIELDS:
             chunk.pop(field, None)
+        usage = chunk.get("usage")
+        if usage is not None:
+            chunk["usage"] = usage_from_chat(usage)
         return checked_chunk(chunk)
 
     async def aclose(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from email.utils import parsedate_to_datetime
 
@@ -38,9 +39,42 @@ def valid_retry_after(value: str | None) -> str | None:
     return None
 
 
+_URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://\S+")
+_LABEL = re.compile(r"^(?:litellm\.)?[A-Za-z_.]*(?:Error|Exception)\s*(?:[:-]\s*)+")
+_BYTES_REPR = re.compile(r"""^b(['"])(.*)\1$""", re.DOTALL)
+MAX_DETAIL = 300
+
+
+def cleaned(detail: str) -> str:
+    """What of a provider's (redacted) error text a tenant can act on: the message of a
+    JSON error body or of a bytes repr LiteLLM passed on, without client labels
+    (`litellm.BadRequestError: AnthropicException - ...`), addresses (an internal URL
+    says where the gateway's provider lives) or line breaks, and at most 300 characters."""
+    text = detail.strip()
+    while (label := _LABEL.match(text)) is not None:
+        text = text[label.end() :]
+    if (quoted := _BYTES_REPR.match(text)) is not None:
+        text = quoted[2].encode("latin-1", "replace").decode("unicode_escape", "replace")
+    if text.startswith("{"):
+        text = _json_message(text) or ""
+    text = " ".join(_URL.sub("[address]", text).split())
+    return text if len(text) <= MAX_DETAIL else text[: MAX_DETAIL - 3] + "..."
+
+
+def _json_message(text: str) -> str | None:
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return None
+    error = body.get("error", body) if isinstance(body, dict) else None
+    message = error.get("message") if isinstance(error, dict) else error
+    return message if isinstance(message, str) else None
+
+
 def error_for_status(status: int, detail: str, retry_after: str | None) -> GatewayError:
-    """`detail` is the provider's own message, already redacted; it is shown only where it
-    helps the client (rate limits, rejected requests)."""
+    """`detail` is the provider's own message, already redacted; it is shown, cleaned,
+    only where it helps the client (rate limits, rejected requests)."""
+    detail = cleaned(detail)
     suffix = f": {detail}" if detail else "."
     if status == 429:
         retry_after = valid_retry_after(retry_after)
