@@ -32,7 +32,7 @@ from gateway.errors import (
 )
 from gateway.event_stream import EventStreamResponse, StreamLimits, StreamOutcome
 from gateway.observability import log_left_out, log_request, log_store_failure
-from gateway.params import ProviderParams, split_params
+from gateway.params import ProviderParams, check_allowances, split_params
 from gateway.providers import Providers
 from gateway.providers.base import NativeUpstreamRequest, UpstreamRequest
 
@@ -206,6 +206,7 @@ class CompletionService:
         params: ProviderParams,
         headers: dict[str, str],
     ) -> ChunkStream:
+        check_allowances(route.allow, params)
         timeout = min(self._settings.upstream_timeout_seconds, self._time_left(context))
         upstream = UpstreamRequest(
             route=route,
