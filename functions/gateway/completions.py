@@ -32,7 +32,7 @@ from gateway.errors import (
 )
 from gateway.event_stream import EventStreamResponse, StreamLimits, StreamOutcome
 from gateway.observability import log_left_out, log_request, log_store_failure
-from gateway.params import EMBEDDING_PARAMS, ProviderParams, split_params
+from gateway.params import EMBEDDING_PARAMS, ProviderParams, check_allowances, split_params
 from gateway.providers import Providers
 from gateway.providers.base import NativeUpstreamRequest, UpstreamRequest
 
@@ -260,6 +260,8 @@ class CompletionService:
         params: ProviderParams,
         headers: dict[str, str],
     ) -> UpstreamRequest:
+        """The request to `route`, if its allowances let `params` through."""
+        check_allowances(route.allow, params)
         timeout = min(self._settings.upstream_timeout_seconds, self._time_left(context))
         return UpstreamRequest(
             route=route,

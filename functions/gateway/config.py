@@ -55,7 +55,8 @@ class Allowances:
     """What requests on a route may use beyond tokens (the route's `"allow"` option): the
     provider's server tools (run and billed on the operator's account), `anthropic-beta`
     values besides the default ones, and `FEATURES`. Enforced where a request passes
-    through natively (`gateway.doors.messages_native`)."""
+    through natively (`gateway.doors.messages_native`) and on translated requests
+    (`gateway.params.check_allowances`)."""
 
     server_tools: frozenset[str] = frozenset()
     """Server tool names without their version date (`web_search`, `code_execution`)."""

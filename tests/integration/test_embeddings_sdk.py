@@ -41,6 +41,7 @@ def gateway(upstream: FakeUpstream) -> Iterator[str]:
         "echo": {"model": "echo"},
         "embed-direct": _route(api_base=upstream.url),
         "embed-litellm": _route(api_base=upstream.url, provider="litellm"),
+        "embed-container": _route(api_base=upstream.url, allow={"features": ["container"]}),
         "embed-flaky": {
             "model": "openai/flaky",
             "api_base": upstream.url,
@@ -191,6 +192,31 @@ def test_a_field_the_door_does_not_name_reaches_the_provider_as_a_body_field(
     sdk.embeddings.create(model=model, input="hi", extra_body={"input_type": "query"})
 
     assert upstream.last().body["input_type"] == "query"
+
+
+@pytest.mark.parametrize("model", ROUTES)
+@pytest.mark.parametrize("field", ["mcp_servers", "container"])
+def test_a_field_the_route_does_not_allow_is_refused(
+    sdk: openai.OpenAI, upstream: FakeUpstream, model: str, field: str
+) -> None:
+    with pytest.raises(openai.PermissionDeniedError) as caught:
+        sdk.embeddings.create(model=model, input="hi", extra_body={field: {"id": "x"}})
+
+    assert caught.value.body == {  # type: ignore[comparison-overlap]
+        "message": f"'{field}' is not allowed on this model.",
+        "type": "invalid_request_error",
+        "param": field,
+        "code": "not_allowed_on_route",
+    }
+    assert upstream.requests == []
+
+
+def test_a_field_the_route_allows_reaches_the_provider(
+    sdk: openai.OpenAI, upstream: FakeUpstream
+) -> None:
+    sdk.embeddings.create(model="embed-container", input="hi", extra_body={"container": "c"})
+
+    assert upstream.last().body["container"] == "c"
 
 
 @pytest.mark.parametrize("model", ROUTES)

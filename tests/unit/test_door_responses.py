@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from gateway.aggregate import CompletionBuilder
-from gateway.core.chunks import Chunk
+from gateway.core.chunks import Chunk, Usage
 from gateway.doors.base import Reply
 from gateway.doors.responses import RESPONSES
 from gateway.doors.responses_events import ResponseEvents, render_response, response_usage
@@ -623,7 +623,12 @@ def summary(event: dict[str, Any]) -> tuple[Any, ...]:
 
 
 START = [("created", "in_progress"), ("in_progress", "in_progress")]
-USAGE = {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}
+USAGE: Usage = {
+    "input_tokens": 3,
+    "cache_read_tokens": 0,
+    "cache_write_tokens": 0,
+    "output_tokens": 4,
+}
 
 STREAMS = [
     pytest.param(
@@ -1004,10 +1009,11 @@ def test_a_chunk_the_door_cannot_frame_is_the_providers_failure(chunks: list[Chu
         ),
         pytest.param(
             {
-                "prompt_tokens": 10,
-                "completion_tokens": 5,
-                "prompt_tokens_details": {"cached_tokens": 8},
-                "completion_tokens_details": {"reasoning_tokens": 2},
+                "input_tokens": 2,
+                "cache_read_tokens": 8,
+                "cache_write_tokens": 0,
+                "output_tokens": 5,
+                "reasoning_tokens": 2,
             },
             {
                 "input_tokens": 10,
@@ -1019,7 +1025,12 @@ def test_a_chunk_the_door_cannot_frame_is_the_providers_failure(chunks: list[Chu
             id="cached and reasoning tokens, total computed",
         ),
         pytest.param(
-            {"prompt_tokens": None, "prompt_tokens_details": None},
+            {
+                "input_tokens": 0,
+                "cache_read_tokens": 0,
+                "cache_write_tokens": 0,
+                "output_tokens": 0,
+            },
             {
                 "input_tokens": 0,
                 "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
@@ -1027,13 +1038,11 @@ def test_a_chunk_the_door_cannot_frame_is_the_providers_failure(chunks: list[Chu
                 "output_tokens_details": {"reasoning_tokens": 0},
                 "total_tokens": 0,
             },
-            id="nulls count as zero",
+            id="nothing counted: zeros, reasoning too",
         ),
     ],
 )
-def test_chat_usage_in_the_responses_shape(
-    usage: dict[str, Any] | None, expected: dict[str, Any] | None
-) -> None:
+def test_usage_in_the_responses_shape(usage: Usage | None, expected: dict[str, Any] | None) -> None:
     assert response_usage(usage) == expected
 
 
