@@ -123,7 +123,7 @@ class CacheTicket:
         return RecordingStream(chunks, partial(self._store_answer, served_by), limit)
 
     async def _store_answer(self, served_by: ModelRoute, chunks: list[bytes] | None) -> None:
-        data = None if chunks is None else encode(self._key, served_by.name, chunks)
+        data = None if chunks is None else await encode(self._key, served_by.name, chunks)
         if data is None or len(data) > self._store.max_entry_bytes:
             self.report.too_large = True
             return

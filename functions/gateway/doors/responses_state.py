@@ -97,7 +97,7 @@ class ResponseState:
             return
         record = {"v": _FORMAT, "response": response, "input": turn.input_items}
         try:
-            data = pack(record, self._max_record_bytes)
+            data = await pack(record, self._max_record_bytes)
         except TooLarge as error:
             log.warning(
                 "response not stored: its conversation is %d bytes, over the body limit",
