@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from gateway.errors import ConfigurationError
+from gateway.storage.store import OwnerBounds
 
 ProviderKind = Literal["openai-compatible", "litellm", "echo"]
 NativeProtocol = Literal["messages"]
@@ -129,6 +130,10 @@ class Settings:
     max_stream_seconds: float = _limit("GATEWAY_MAX_STREAM_SECONDS", 900.0)
     deadline_margin_seconds: float = _limit("GATEWAY_DEADLINE_MARGIN_SECONDS", 2.0)
     echo_word_delay_seconds: float = _limit("GATEWAY_ECHO_WORD_DELAY_SECONDS", 0.0, minimum=0)
+    tenant_state_bytes: int = _limit("GATEWAY_TENANT_STATE_BYTES", 16 * 1024 * 1024)
+    """Bytes of stored (compressed) data one tenant may keep in one embedded store."""
+    tenant_state_entries: int = _limit("GATEWAY_TENANT_STATE_ENTRIES", 10_000)
+    """Entries (cached answers, stored responses) one tenant may keep in one embedded store."""
     forward_headers: frozenset[str] = frozenset()
     """Client request headers passed on to providers; nothing else is."""
     cors_origins: tuple[str, ...] = ()
@@ -162,6 +167,11 @@ class Settings:
             responses_store_url=_store_url(env.get("GATEWAY_RESPONSES_STORE_URL", "")),
             **{limit.name: _read_limit(env, limit) for limit in LIMITS},
         )
+
+    @property
+    def owner_bounds(self) -> OwnerBounds:
+        """What each tenant may keep in each store."""
+        return OwnerBounds(self.tenant_state_bytes, self.tenant_state_entries)
 
     def secret_values(self) -> tuple[str, ...]:
         """Every configured secret: what provider text is redacted of."""
