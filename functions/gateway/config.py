@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from gateway.errors import ConfigurationError
+from gateway.storage.store import OwnerBounds
 
 ProviderKind = Literal["openai-compatible", "litellm", "echo"]
 NativeProtocol = Literal["messages"]
@@ -132,6 +133,10 @@ class Settings:
     max_embeddings_response_bytes: int = _limit(
         "GATEWAY_MAX_EMBEDDINGS_RESPONSE_BYTES", 64 * 1024 * 1024
     )
+    tenant_state_bytes: int = _limit("GATEWAY_TENANT_STATE_BYTES", 16 * 1024 * 1024)
+    """Bytes of stored (compressed) data one tenant may keep in one embedded store."""
+    tenant_state_entries: int = _limit("GATEWAY_TENANT_STATE_ENTRIES", 10_000)
+    """Entries (cached answers, stored responses) one tenant may keep in one embedded store."""
     forward_headers: frozenset[str] = frozenset()
     """Client request headers passed on to providers; nothing else is."""
     cors_origins: tuple[str, ...] = ()
@@ -165,6 +170,11 @@ class Settings:
             responses_store_url=_store_url(env.get("GATEWAY_RESPONSES_STORE_URL", "")),
             **{limit.name: _read_limit(env, limit) for limit in LIMITS},
         )
+
+    @property
+    def owner_bounds(self) -> OwnerBounds:
+        """What each tenant may keep in each store."""
+        return OwnerBounds(self.tenant_state_bytes, self.tenant_state_entries)
 
     def secret_values(self) -> tuple[str, ...]:
         """Every configured secret: what provider text is redacted of."""
