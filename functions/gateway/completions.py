@@ -29,10 +29,18 @@ from gateway.errors import (
     UpstreamTimeout,
 )
 from gateway.event_stream import EventStreamResponse, StreamLimits, StreamOutcome
-from gateway.observability import log_left_out, log_request, log_store_failure
+from gateway.limits.admission import Limiter, Reservation
+from gateway.limits.meter import Metered
+from gateway.observability import (
+    log_left_out,
+    log_request,
+    log_store_failure,
+    log_usage_store_failure,
+)
 from gateway.params import ProviderParams, split_params
 from gateway.providers import Providers
 from gateway.providers.base import UpstreamRequest
+from gateway.storage.backends import open_counters
 
 RETRY_BACKOFF_SECONDS = 0.2
 
@@ -42,6 +50,9 @@ class CompletionService:
         self._settings = settings
         self._providers = providers
         self._cache = ResponseCache(settings, log_store_failure, clock)
+        self.limiter = Limiter(
+            settings, open_counters(settings.usage_url), log_usage_store_failure, clock
+        )
 
     def models_for(self, tenant: TenantConfig) -> list[str]:
         return [name for name in self._settings.models if tenant.may_use(name)]
@@ -76,10 +87,22 @@ class CompletionService:
             self._settings, tenant, route, door.name, door.id_prefix, chat, request.scope
         )
         request.state.context = context  # for the error log, should anything fail now
+        # Every answer, whatever path serves it, is admitted here and settled where it
+        # ends (`_end_stream`, `_collect`); a call that fails before it is released.
+        reservation = await self.limiter.admit(tenant, route, chat.body, door.limit_headers)
         cache = self._cache.ticket(route, tenant, chat.body, request.headers.get("cache-control"))
-        served_by, chunks = await self._answer(request, context, provider_params, cache)
+        try:
+            served_by, opened = await self._answer(request, context, provider_params, cache)
+        except BaseException:
+            await reservation.release()
+            raise
+        chunks = Metered(opened)
         reply = Reply(context.request_id, context.created, served_by.name)
-        headers = context.headers() if cache is None else context.headers() | cache.headers()
+        headers = context.headers() | door.limit_headers(
+            reservation.allowances, reservation.admitted_at
+        )
+        if cache is not None:
+            headers |= cache.headers()
         report = None if cache is None else cache.report
         if chat.stream:
             return EventStreamResponse(
@@ -91,10 +114,10 @@ class CompletionService:
                     deadline=context.deadline,
                 ),
                 headers,
-                on_complete=partial(_log_stream, context, served_by, report),
+                on_complete=partial(_end_stream, context, served_by, report, reservation, chunks),
                 keep=keep_body,
             )
-        builder = await self._collect(request, context, served_by, chunks, report)
+        builder = await self._collect(request, context, served_by, chunks, report, reservation)
         if builder is None:
             return Response(status_code=499)  # nobody is left to read it
         body = door.render(builder, reply, chat)
@@ -127,20 +150,25 @@ class CompletionService:
         request: Request,
         context: RequestContext,
         served_by: ModelRoute,
-        chunks: ChunkStream,
+        chunks: Metered,
         cache: CacheReport | None,
+        reservation: Reservation,
     ) -> CompletionBuilder | None:
-        """The whole answer, collected and logged; None when the client left first."""
+        """The whole answer, collected, settled and logged; None when the client left
+        first."""
         loop = asyncio.get_running_loop()
+        hit = cache is not None and cache.status == "hit"
         try:
             builder = await unless_disconnected(
                 collect(chunks, self._settings.idle_timeout_seconds, context.deadline),
                 request.receive,
             )
         except GatewayError as error:
+            await reservation.settle(served_by, chunks.usage, chunks.generated, hit)
             # The provider had started generating: another attempt would bill it again.
             raise _final(error, always=True) from None
         except ClientDisconnected:
+            settled = await reservation.settle(served_by, chunks.usage, chunks.generated, hit)
             log_request(
                 context,
                 served_by,
@@ -148,10 +176,18 @@ class CompletionService:
                 ended_at=loop.time(),
                 disconnected=True,
                 cache=cache,
+                settled=settled,
             )
             return None
+        settled = await reservation.settle(served_by, builder.usage, chunks.generated, hit)
         log_request(
-            context, served_by, status=200, ended_at=loop.time(), usage=builder.usage, cache=cache
+            context,
+            served_by,
+            status=200,
+            ended_at=loop.time(),
+            usage=builder.usage,
+            cache=cache,
+            settled=settled,
         )
         return builder
 
@@ -211,12 +247,17 @@ def _final(error: GatewayError, always: bool = False) -> GatewayError:
     return error
 
 
-def _log_stream(
+async def _end_stream(
     context: RequestContext,
     served_by: ModelRoute,
     cache: CacheReport | None,
+    reservation: Reservation,
+    chunks: Metered,
     outcome: StreamOutcome,
 ) -> None:
+    """Settle the stream (before its last byte: on Lambda nothing runs after it), then log."""
+    hit = cache is not None and cache.status == "hit"
+    settled = await reservation.settle(served_by, chunks.usage, chunks.generated, hit)
     log_request(
         context,
         served_by,
@@ -228,4 +269,5 @@ def _log_stream(
         usage=outcome.usage,
         disconnected=outcome.disconnected,
         cache=cache,
+        settled=settled,
     )

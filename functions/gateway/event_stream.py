@@ -89,10 +89,11 @@ class EventStreamResponse(Response):
         framer: StreamFormat,
         limits: StreamLimits,
         headers: dict[str, str],
-        on_complete: Callable[[StreamOutcome], None],
+        on_complete: Callable[[StreamOutcome], Awaitable[None]],
         keep: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
     ) -> None:
-        """`keep`, if given, gets the format's final body before the last byte."""
+        """`keep`, if given, gets the format's final body before the last byte;
+        `on_complete` the outcome, awaited before it (settlement, the request log)."""
         self.status_code = 200
         self.background = None
         self.init_headers({**headers, "cache-control": "no-cache", "x-accel-buffering": "no"})
@@ -124,7 +125,7 @@ class _StreamRun:
         framer: StreamFormat,
         limits: StreamLimits,
         keep: Callable[[dict[str, Any]], Awaitable[None]] | None,
-        on_complete: Callable[[StreamOutcome], None],
+        on_complete: Callable[[StreamOutcome], Awaitable[None]],
         send: Send,
     ) -> None:
         self._loop = asyncio.get_running_loop()
@@ -164,9 +165,9 @@ class _StreamRun:
             if self._keepalive_task is not None:
                 self._keepalive_task.cancel()
             await self._chunks.aclose()
-            self._report()  # if the response did not end (a client gone, a shutdown)
+            await self._report()  # if the response did not end (a client gone, a shutdown)
 
-    def _report(self) -> None:
+    async def _report(self) -> None:
         """Hand the outcome (the request's log line and metrics) over, once. Called before
         the response's final message: on Lambda the environment may be frozen as soon as
         the response has ended, so nothing that matters may come after it."""
@@ -174,7 +175,7 @@ class _StreamRun:
             return
         self._state = _State.REPORTED
         ended_by = self._ended_by
-        self._on_complete(
+        await self._on_complete(
             StreamOutcome(
                 error=ended_by if isinstance(ended_by, GatewayError) else None,
                 disconnected=ended_by is CLIENT_GONE,
@@ -212,7 +213,7 @@ class _StreamRun:
                 self._state = _State.CLOSING
                 await self._finish_in_time()
                 ending = framer.ending()
-                self._report()
+                await self._report()
                 await self._write(ending, more_body=False)
             except asyncio.CancelledError:
                 if self._state is not _State.INTERRUPTED:
@@ -252,7 +253,7 @@ class _StreamRun:
         except Exception:  # a bug in a door's error event: still end the body
             log.exception("stream failed while framing its error event")
             event = b""
-        self._report()
+        await self._report()
         with contextlib.suppress(OSError):  # the client left: the outcome is reported
             await self._write(event, more_body=False)
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from starlette.responses import Response
 
 from gateway.core.request import ChatRequest
+from gateway.limits.headers import Allowance, openai_headers
 
 if TYPE_CHECKING:
     from gateway.aggregate import CompletionBuilder
@@ -92,3 +93,7 @@ class Door(Protocol[RequestT]):
     def error_response(self, error: GatewayError) -> Response:
         """`error` as an HTTP response in this door's error shape (before the first byte)."""
         ...
+
+    def limit_headers(self, allowances: tuple[Allowance, ...], now: float) -> dict[str, str]:
+        """A limited tenant's allowance as headers. Default: OpenAI's `x-ratelimit-*`."""
+        return openai_headers(allowances, now)
