@@ -131,13 +131,13 @@ class DynamoDbCounters:
             "UpdateExpression": expression,
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
-            "ReturnValues": "UPDATED_NEW",
+            "ReturnValues": "ALL_NEW",
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
         if conditions:
             arguments["ConditionExpression"] = " AND ".join(conditions)
-        result = self._call("update_item", **arguments)
-        return {k: int(v["N"]) for k, v in result.get("Attributes", {}).items() if "N" in v}
+        item = _plain(self._call("update_item", **arguments).get("Attributes", {}))
+        return {c.name: int(item.get(c.name, 0)) for c in update.counters}
 
     async def record(self, tenant: str, day: str, model: str, counts: Mapping[str, int]) -> None:
         names = {f"#c{i}": name for i, name in enumerate(LEDGER_COUNTS)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from gateway.storage.counters import Counted, CounterUpdate, Item, LedgerRow, apply
+from gateway.storage.counters import LEDGER_COUNTS, Counted, CounterUpdate, Item, LedgerRow, apply
 
 
 class MemoryCounters:
@@ -20,8 +20,8 @@ class MemoryCounters:
 
     async def record(self, tenant: str, day: str, model: str, counts: Mapping[str, int]) -> None:
         row = self._ledger.setdefault((tenant, day, model), {})
-        for name, count in counts.items():
-            row[name] = row.get(name, 0) + count
+        for name in LEDGER_COUNTS:
+            row[name] = row.get(name, 0) + counts.get(name, 0)
 
     async def ledger(self, tenant: str, start: str, end: str) -> list[LedgerRow]:
         return [
