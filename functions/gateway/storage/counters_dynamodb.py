@@ -38,7 +38,7 @@ from gateway.storage.counters import (
 )
 from gateway.storage.store import StoreError
 
-_CLIENT_CONFIG = Config(connect_timeout=1, read_timeout=1, retries={"total_max_attempts": 1})
+_CLIENT_CONFIG = Config(connect_timeout=1, read_timeout=2, retries={"total_max_attempts": 1})
 _ATTEMPTS = 4
 """Conditional updates made for one admission before giving up: a window that ended, and
 (rarely) another environment that moved it again first."""
