@@ -5,6 +5,8 @@ by their kind, once."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -118,11 +120,20 @@ def test_cached_tokens_are_priced_by_their_kind_and_never_twice() -> None:
 
 
 def test_litellms_bundled_prices_are_read_as_data_without_importing_litellm() -> None:
-    import sys
-
+    code = (
+        "import sys; from gateway.limits.prices import bundled_price;"
+        "bundled_price('anthropic/claude-sonnet-4-5'); print('litellm' in sys.modules)"
+    )
+    imported = subprocess.run(
+        [sys.executable, "-c", code],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": "functions"},
+    )
     price = bundled_price("anthropic/claude-sonnet-4-5")
 
-    assert "litellm" not in sys.modules
+    assert imported.stdout.strip() == "False"
     assert price is not None
     assert (price.input, price.output, price.cache_read, price.cache_write) == (
         3_000_000,
