@@ -6,6 +6,8 @@ SSE format as `tests/support/fake_upstream.py`: a role chunk, content chunks, a
 Each body is rendered once per length and written in one call, so the upstream costs
 next to nothing per chunk and every figure measures its client. Prints its port.
 
+`POST .../v1/messages` answers the same in Anthropic's Messages events.
+
 Under `/paced/...` the same events are written one at a time, `--interval-ms` apart
 (default 1), as a model generating tokens would send them. `--tls CERT KEY` serves HTTPS.
 
@@ -61,9 +63,68 @@ def render(chunks: int) -> tuple[bytes, ...]:
     return tuple(parts)
 
 
+def _anthropic_event(data: dict[str, object]) -> bytes:
+    event = b"event: %s\ndata: %s\n\n" % (
+        str(data["type"]).encode(),
+        json.dumps(data, separators=(",", ":")).encode(),
+    )
+    return b"%x\r\n%s\r\n" % (len(event), event)
+
+
 @cache
-def render_burst(chunks: int) -> bytes:
-    return b"".join(render(chunks))
+def render_messages(chunks: int) -> tuple[bytes, ...]:
+    """The same answer as Anthropic's Messages API streams it: `message_start` (with
+    cache usage), a ping, one text block of `chunks` deltas, `message_delta`,
+    `message_stop`; the body ends after it."""
+    usage = {
+        "input_tokens": 5,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 2048,
+        "output_tokens": 1,
+    }
+    message: dict[str, object] = {
+        "id": "msg_bench",
+        "type": "message",
+        "role": "assistant",
+        "model": "bench",
+        "content": [],
+        "stop_reason": None,
+        "stop_sequence": None,
+        "usage": usage,
+    }
+    start = {
+        "type": "content_block_start",
+        "index": 0,
+        "content_block": {"type": "text", "text": ""},
+    }
+    parts = [_HEAD + _anthropic_event({"type": "message_start", "message": message})]
+    parts.append(_anthropic_event({"type": "ping"}))
+    parts.append(_anthropic_event(start))
+    parts += [
+        _anthropic_event(
+            {
+                "type": "content_block_delta",
+                "index": 0,
+                "delta": {"type": "text_delta", "text": _WORDS[i % len(_WORDS)]},
+            }
+        )
+        for i in range(chunks)
+    ]
+    parts.append(_anthropic_event({"type": "content_block_stop", "index": 0}))
+    delta = {"stop_reason": "end_turn", "stop_sequence": None}
+    parts.append(
+        _anthropic_event(
+            {"type": "message_delta", "delta": delta, "usage": {"output_tokens": chunks}}
+        )
+    )
+    stop = b'event: message_stop\ndata: {"type":"message_stop"}\n\n'
+    parts.append(b"%x\r\n%s\r\n0\r\n\r\n" % (len(stop), stop))
+    return tuple(parts)
+
+
+@cache
+def render_burst(chunks: int, messages: bool = False) -> bytes:
+    return b"".join(render_messages(chunks) if messages else render(chunks))
 
 
 def _chunk_count(body: bytes) -> int:
@@ -109,12 +170,14 @@ class UpstreamProtocol(asyncio.Protocol):
 
     def _respond(self, path: str, body: bytes) -> None:
         assert self._transport is not None
-        if not path.endswith("/chat/completions"):
+        messages = path.endswith("/v1/messages")
+        if not path.endswith("/chat/completions") and not messages:
             self._transport.write(_NOT_FOUND)
         elif path.startswith("/paced/"):
-            self._pace(render(_chunk_count(body)))
+            parts = render_messages if messages else render
+            self._pace(parts(_chunk_count(body)))
         else:
-            self._transport.write(render_burst(_chunk_count(body)))
+            self._transport.write(render_burst(_chunk_count(body), messages))
 
     def _pace(self, parts: tuple[bytes, ...]) -> None:
         """Each part at its own time, on a fixed schedule (no drift from late timers)."""

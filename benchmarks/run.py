@@ -87,6 +87,8 @@ class Target:
     url: str
     model: str
     headers: dict[str, str]
+    last_line: str = "data: [DONE]"
+    """The line that ends a complete stream."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,17 @@ class Results:
     memory: dict[str, Memory]
     cold: dict[str, ColdStart]
     lambda_path: LambdaFigures
+    messages: MessagesFigures
+
+
+@dataclass(frozen=True)
+class MessagesFigures:
+    """The Messages door on an Anthropic route (see `messages_targets`)."""
+
+    per_chunk_cpu_us: dict[str, float]
+    paced_cpu_us: dict[str, float]
+    ttfb_ms: dict[str, float]
+    memory: dict[str, Memory]
 
 
 # --- processes -------------------------------------------------------------------------
@@ -150,6 +163,17 @@ def gateway_env(upstream_url: str) -> dict[str, str]:
         "litellm": {**litellm, "api_base": upstream_url},
         "direct-paced": {**direct, "api_base": paced(upstream_url)},
         "litellm-paced": {**litellm, "api_base": paced(upstream_url)},
+        # Anthropic routes: the Messages door passes through; the chat door uses LiteLLM.
+        "claude": {
+            "model": "anthropic/bench",
+            "api_key_env": "BENCH_KEY",
+            "api_base": upstream_url,
+        },
+        "claude-paced": {
+            "model": "anthropic/bench",
+            "api_key_env": "BENCH_KEY",
+            "api_base": paced(upstream_url),
+        },
     }
     return {
         **os.environ,
@@ -264,6 +288,34 @@ def targets(upstream_url: str, gateway_url: str, pace: bool = False) -> list[Tar
     ]
 
 
+MESSAGE_STOP = 'data: {"type":"message_stop"}'
+
+
+def messages_targets(upstream_url: str, gateway_url: str, pace: bool = False) -> list[Target]:
+    """On an Anthropic route: the baseline reads the upstream's Messages stream itself;
+    `direct` is the Messages door passing it through; `litellm` the chat door on the same
+    route, through LiteLLM (how every Anthropic token went before the pass-through)."""
+    json_type = {"content-type": "application/json"}
+    upstream = f"{paced(upstream_url) if pace else upstream_url}/messages"
+    model = "claude-paced" if pace else "claude"
+    return [
+        Target("baseline", upstream, "bench", json_type, MESSAGE_STOP),
+        Target(
+            "direct",
+            f"{gateway_url}/v1/messages",
+            model,
+            {**json_type, "x-api-key": GATEWAY_KEY},
+            MESSAGE_STOP,
+        ),
+        Target(
+            "litellm",
+            f"{gateway_url}/v1/chat/completions",
+            model,
+            {**json_type, "authorization": f"Bearer {GATEWAY_KEY}"},
+        ),
+    ]
+
+
 def request_body(model: str, chunks: int) -> bytes:
     """`max_tokens` tells the fast upstream how many chunks to stream."""
     body = {
@@ -276,7 +328,7 @@ def request_body(model: str, chunks: int) -> bytes:
 
 
 def _check_complete(target: Target, events: int, last: str, chunks: int) -> None:
-    if last != "data: [DONE]" or events < chunks + 1:
+    if last != target.last_line or events < chunks + 1:
         raise BenchmarkError(
             f"{target.name}: incomplete stream ({events} events, last {last[:80]!r})"
         )
@@ -358,11 +410,18 @@ def _per_chunk_us(
     }
 
 
+TargetsFor = Callable[[str, str, bool], list[Target]]
+
+
 def measure_streams(
-    upstream: tuple[str, int], gateway: tuple[str, int], plan: Plan
+    upstream: tuple[str, int],
+    gateway: tuple[str, int],
+    plan: Plan,
+    targets_for: TargetsFor = targets,
 ) -> tuple[dict[str, float], dict[str, float], dict[str, float], dict[str, float]]:
     """Per-chunk wall time and CPU of a burst, CPU of a paced stream (µs), median TTFB (ms)."""
-    burst, paced_targets = targets(upstream[0], gateway[0]), targets(upstream[0], gateway[0], True)
+    burst = targets_for(upstream[0], gateway[0], False)
+    paced_targets = targets_for(upstream[0], gateway[0], True)
     by_name = {t.name: t for t in burst}
 
     def server_pid(target: Target) -> int:
@@ -388,11 +447,13 @@ async def _concurrent(target: Target, streams: int, chunks: int) -> None:
         await asyncio.gather(*(read_stream_async(client, target, chunks) for _ in range(streams)))
 
 
-def measure_memory(upstream_url: str, route: str, plan: Plan) -> Memory:
+def measure_memory(
+    upstream_url: str, route: str, plan: Plan, targets_for: TargetsFor = targets
+) -> Memory:
     """Idle and peak RSS of a fresh gateway serving `plan.concurrent_streams` at once."""
     with gateway_process(upstream_url) as (url, pid):
         idle = memory_mb(pid, "VmRSS")
-        target = next(t for t in targets(upstream_url, url) if t.name == route)
+        target = next(t for t in targets_for(upstream_url, url, False) if t.name == route)
         asyncio.run(_concurrent(target, plan.concurrent_streams, plan.concurrent_chunks))
         return Memory(idle_mb=idle, peak_mb=memory_mb(pid, "VmHWM"))
 
@@ -496,6 +557,14 @@ def run(plan: Plan, say: Callable[[str], None]) -> Results:
         for route in ROUTES:
             say(f"memory, {plan.concurrent_streams} concurrent streams, {route} route")
             memory[route] = measure_memory(upstream[0], route, plan)
+        say("the Messages door on an Anthropic route: per chunk, first byte")
+        with gateway_process(upstream[0]) as gateway:
+            _, m_cpu, m_paced, m_ttfb = measure_streams(upstream, gateway, plan, messages_targets)
+        m_memory = {}
+        for route in ROUTES:
+            say(f"memory, {plan.concurrent_streams} concurrent streams, Anthropic route, {route}")
+            m_memory[route] = measure_memory(upstream[0], route, plan, messages_targets)
+        messages = MessagesFigures(m_cpu, m_paced, m_ttfb, m_memory)
         say("cold starts")
         cold = measure_cold_starts(upstream[0], plan)
         say("the Lambda path: streaming runtime and Runtime API emulator")
@@ -508,7 +577,7 @@ def run(plan: Plan, say: Callable[[str], None]) -> Results:
             plan.stream_chunks,
             plan.stream_runs,
         )
-    return Results(wall, cpu, paced_cpu, ttfb, memory, cold, lambda_path)
+    return Results(wall, cpu, paced_cpu, ttfb, memory, cold, lambda_path, messages)
 
 
 # --- the response cache ----------------------------------------------------------------
@@ -644,7 +713,7 @@ async def _cache_work(cache_url: str, rounds: int) -> CacheWork:
             "GATEWAY_CACHE_URL": cache_url,
         }
     )
-    cache = ResponseCache(settings)
+    cache = ResponseCache(settings, lambda operation, error: None)
     answer = [{"choices": [{"index": 0, "delta": {"content": f" word{i}"}}]} for i in range(5)]
     answer += [{"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}]
     usage = {"input_tokens": 5, "cache_read_tokens": 0, "cache_write_tokens": 0, "output_tokens": 5}
@@ -656,12 +725,18 @@ async def _cache_work(cache_url: str, rounds: int) -> CacheWork:
             {"model": "echo", "stream": True, "messages": [{"role": "user", "content": question}]}
         )
         context = RequestContext.create(
-            settings, settings.tenants[0], settings.models["echo"], CHAT_COMPLETIONS, chat, {}
+            settings,
+            settings.tenants[0],
+            settings.models["echo"],
+            CHAT_COMPLETIONS.name,
+            CHAT_COMPLETIONS.id_prefix,
+            chat,
+            {},
         )
         return context, chat.body
 
     def ticket(context: RequestContext, body: dict[str, object]) -> CacheTicket:
-        found = cache.ticket(context, body, None)
+        found = cache.ticket(context.route, context.tenant, body, None)
         assert found is not None
         return found
 
@@ -671,7 +746,7 @@ async def _cache_work(cache_url: str, rounds: int) -> CacheWork:
         started = time.perf_counter()  # a miss: the key, a lookup, the recording wrapper
         missed = ticket(context, body)
         assert await missed.lookup() is None
-        recording = missed.record(ReplayStream([dict(c) for c in answer]), "echo")
+        recording = missed.record(ReplayStream([dict(c) for c in answer]), context.route)
         recorded = time.perf_counter()
         async for _ in recording:  # the chunks recorded, the entry encoded and stored
             pass
@@ -934,11 +1009,53 @@ def lambda_rows(r: Results) -> list[list[str]]:
     ]
 
 
+def messages_rows(r: Results, plan: Plan) -> list[list[str]]:
+    """The Messages door passing an Anthropic route's stream through [e]: the same goals
+    as the direct chat path."""
+    m = r.messages
+    cpu, paced_cpu, memory = m.per_chunk_cpu_us, m.paced_cpu_us, m.memory
+    ttfb = {name: ms - m.ttfb_ms["baseline"] for name, ms in m.ttfb_ms.items()}
+    direct, litellm = memory["direct"], memory["litellm"]
+    return [
+        _row(
+            "Anthropic route: per chunk, CPU, burst (us) [e]",
+            *_cells(cpu, 1),
+            _ratios(cpu),
+            _goal(CPU_MAX_RATIO),
+            _verdict(cpu["direct"] / cpu["baseline"] <= CPU_MAX_RATIO),
+        ),
+        _row(
+            "Anthropic route: per chunk, CPU, paced (us) [e]",
+            *_cells(paced_cpu, 1),
+            _ratios(paced_cpu),
+            _goal(PACED_MAX_RATIO),
+            _verdict(paced_cpu["direct"] / paced_cpu["baseline"] <= PACED_MAX_RATIO),
+        ),
+        _row(
+            "Anthropic route: first byte, median (ms) [e]",
+            *_cells(m.ttfb_ms, 2),
+            f"+{ttfb['direct']:.2f} | +{ttfb['litellm']:.2f} ms",
+            f"<= +{TTFB_MAX_EXTRA_MS:g} ms",
+            _verdict(ttfb["direct"] <= TTFB_MAX_EXTRA_MS),
+        ),
+        _row(
+            f"Anthropic route: peak RSS, {plan.concurrent_streams} streams (MB) [e]",
+            "-",
+            f"{direct.peak_mb:.1f}",
+            f"{litellm.peak_mb:.1f}",
+            "",
+            f"<= {PEAK_RSS_MAX_MB:.0f} MB",
+            _verdict(direct.peak_mb <= PEAK_RSS_MAX_MB),
+        ),
+    ]
+
+
 def table_rows(r: Results, plan: Plan) -> list[list[str]]:
     return [
         *cold_rows(r),
         *stream_rows(r, plan),
         *memory_rows(r, plan),
+        *messages_rows(r, plan),
         *lambda_rows(r),
     ]
 
@@ -966,6 +1083,9 @@ NOTES = """\
     process's CPU (all threads, from /proc/PID/task/*/schedstat).
 [d] the gateway's CPU per chunk behind the streaming runtime (Runtime API emulator),
     against the same under uvicorn (the direct figure above).
+[e] an anthropic/ route: baseline, this client reading the upstream's Messages stream;
+    direct, the Messages door passing it through (no LiteLLM); litellm, the chat door on
+    the same route through LiteLLM (the path every Anthropic token took before).
 Goals are informational: this script never fails because of a timing."""
 
 

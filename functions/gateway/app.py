@@ -68,7 +68,7 @@ def create_app(settings: Settings | None = None, clock: Clock = time.time) -> Fa
         # SnapStart it is in the snapshot; the embedded default opens on first use.
         from gateway.doors.responses_state import open_response_state
 
-        app.state.responses = open_response_state(settings.responses_store_url, settings.hash_key)
+        app.state.responses = open_response_state(settings)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

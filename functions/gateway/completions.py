@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections.abc import Awaitable, Callable
 from functools import partial
+from typing import TypeVar
 
 import orjson
 from starlette.requests import Request
@@ -16,11 +18,11 @@ from gateway.aggregate import CompletionBuilder, collect
 from gateway.cache.report import CacheReport
 from gateway.cache.service import CacheTicket, Clock, ResponseCache
 from gateway.cache.streams import ReplayStream
-from gateway.config import ModelRoute, Settings, TenantConfig
+from gateway.config import ModelRoute, NativeProtocol, Settings, TenantConfig
 from gateway.context import RequestContext
 from gateway.core.chunks import ChunkStream
 from gateway.disconnect import ClientDisconnected, unless_disconnected
-from gateway.doors.base import Door, Keep, Reply, RequestT
+from gateway.doors.base import Door, Keep, NativeRequest, Passthrough, Reply, RequestT
 from gateway.errors import (
     GatewayError,
     ModelNotFound,
@@ -30,19 +32,20 @@ from gateway.errors import (
 )
 from gateway.event_stream import EventStreamResponse, StreamLimits, StreamOutcome
 from gateway.limits.admission import Limiter, Reservation
-from gateway.limits.meter import Metered
+from gateway.limits.meter import Metered, Relayed
 from gateway.observability import (
     log_left_out,
     log_request,
     log_store_failure,
     log_usage_store_failure,
 )
-from gateway.params import ProviderParams, split_params
+from gateway.params import ProviderParams, check_allowances, split_params
 from gateway.providers import Providers
-from gateway.providers.base import UpstreamRequest
+from gateway.providers.base import NativeUpstreamRequest, UpstreamRequest
 from gateway.storage.backends import open_counters
 
 RETRY_BACKOFF_SECONDS = 0.2
+T = TypeVar("T")
 
 
 class CompletionService:
@@ -77,6 +80,9 @@ class CompletionService:
     ) -> Response:
         """Serve `raw_body` through `door`; `keep`, if given, gets the finished response
         body before its last byte (streamed) or before it is sent (not streamed)."""
+        passthrough = door.passthrough
+        if passthrough is not None and (route := self._native_route(tenant, passthrough, raw_body)):
+            return await self._pass_through(request, tenant, door, passthrough, route, raw_body)
         chat = door.parse(raw_body)
         if chat.left_out:
             log_left_out(door.name, chat.left_out)
@@ -108,11 +114,7 @@ class CompletionService:
             return EventStreamResponse(
                 chunks,
                 door.stream_format(reply, chat),
-                StreamLimits(
-                    keepalive_seconds=self._settings.keepalive_seconds,
-                    idle_timeout_seconds=self._settings.idle_timeout_seconds,
-                    deadline=context.deadline,
-                ),
+                self._limits(context),
                 headers,
                 on_complete=partial(_end_stream, context, served_by, report, reservation, chunks),
                 keep=keep_body,
@@ -138,9 +140,12 @@ class CompletionService:
             return self._settings.models.get(answer.model, context.route), ReplayStream(
                 answer.chunks
             )
-        forward = self._settings.forward_headers
-        headers = {k: v for k, v in request.headers.items() if k in forward}
-        served_by, chunks = await self._open(context, params, headers)
+        served_by, chunks = await self._open(
+            context,
+            partial(
+                self._open_route, context=context, params=params, headers=self._forwarded(request)
+            ),
+        )
         if cache is not None:
             chunks = cache.record(chunks, served_by)
         return served_by, chunks
@@ -191,38 +196,53 @@ class CompletionService:
         )
         return builder
 
+    def _forwarded(self, request: Request) -> dict[str, str]:
+        forward = self._settings.forward_headers
+        return {k: v for k, v in request.headers.items() if k in forward}
+
     async def _open(
-        self, context: RequestContext, params: ProviderParams, headers: dict[str, str]
-    ) -> tuple[ModelRoute, ChunkStream]:
-        """Open the upstream stream; returns the route that served and its stream.
+        self,
+        context: RequestContext,
+        open_route: Callable[[ModelRoute], Awaitable[T]],
+        may_serve: Callable[[ModelRoute], bool] = lambda route: True,
+    ) -> tuple[ModelRoute, T]:
+        """Open the upstream answer on the request's route; returns the route that served
+        and what `open_route` gave.
 
         Nothing has reached the client yet, so a failure may be tried again: on the
-        route's fallback at once if it has one the tenant may use, otherwise once more on
-        the same route after a short backoff when the failure is transient.
+        route's fallback at once if it has one the tenant may use (and `may_serve`),
+        otherwise once more on the same route after a short backoff when the failure is
+        transient.
         """
         route = context.route
         try:
-            return route, await self._open_route(route, context, params, headers)
+            return route, await open_route(route)
         except (UpstreamFailed, UpstreamRateLimited, UpstreamTimeout) as error:
             fallback = route.fallback
-            if fallback is not None and context.tenant.may_use(fallback):
+            if (
+                fallback is not None
+                and context.tenant.may_use(fallback)
+                and may_serve(self._settings.models[fallback])
+            ):
                 route = self._settings.models[fallback]
             elif error.retryable and self._time_left(context) > 2 * RETRY_BACKOFF_SECONDS:
                 await asyncio.sleep(RETRY_BACKOFF_SECONDS * (0.5 + random.random()))  # noqa: S311
             else:
                 raise _final(error) from None
         try:
-            return route, await self._open_route(route, context, params, headers)
+            return route, await open_route(route)
         except GatewayError as error:
             raise _final(error) from None
 
     async def _open_route(
         self,
         route: ModelRoute,
+        *,
         context: RequestContext,
         params: ProviderParams,
         headers: dict[str, str],
     ) -> ChunkStream:
+        check_allowances(route.allow, params)
         timeout = min(self._settings.upstream_timeout_seconds, self._time_left(context))
         upstream = UpstreamRequest(
             route=route,
@@ -232,6 +252,108 @@ class CompletionService:
             headers=headers,
         )
         return await self._providers.for_route(route).open(upstream)
+
+    def _native_route(
+        self, tenant: TenantConfig, passthrough: Passthrough, body: object
+    ) -> ModelRoute | None:
+        """The route, if the request goes to one whose provider speaks the door's protocol
+        (anything else, a model the tenant may not use included, takes the door's usual
+        path, which answers it)."""
+        model = passthrough.model(body)
+        route = None if model is None else self._settings.models.get(model)
+        if route is None or not tenant.may_use(route.name):
+            return None
+        return route if route.native_protocol == passthrough.protocol else None
+
+    async def _pass_through(
+        self,
+        request: Request,
+        tenant: TenantConfig,
+        door: Door[RequestT],
+        passthrough: Passthrough,
+        route: ModelRoute,
+        raw_body: object,
+    ) -> Response:
+        """Serve a request in its door's protocol, untranslated, by a provider that speaks
+        it; a fallback is tried only if it speaks it too. The response cache is not
+        consulted: it keeps chunks, and a native answer is none."""
+        native = passthrough.check(raw_body, route, request.headers, self._forwarded(request))
+        if native.left_out:
+            log_left_out(door.name, native.left_out)
+        context = RequestContext.create(
+            self._settings, tenant, route, door.name, door.id_prefix, native, request.scope
+        )
+        request.state.context = context
+        reservation = await self.limiter.admit(
+            tenant,
+            route,
+            native.body,
+            door.limit_headers,
+            partial(passthrough.estimate_input_tokens, native.body),
+        )
+        headers = context.headers() | door.limit_headers(
+            reservation.allowances, reservation.admitted_at
+        )
+        speaks = partial(_speaks, passthrough.protocol)
+        provider = self._providers.native(passthrough.protocol)
+        if native.stream:
+            try:
+                served_by, events = await self._open(
+                    context, lambda r: provider.stream(self._upstream(r, native, context)), speaks
+                )
+            except BaseException:
+                await reservation.release()
+                raise
+            relayed = passthrough.stream_format()
+            return EventStreamResponse(
+                events,
+                relayed,
+                self._limits(context),
+                headers,
+                on_complete=partial(_end_stream, context, served_by, None, reservation, relayed),
+            )
+        loop = asyncio.get_running_loop()
+        answering = self._open(
+            context, lambda r: provider.answer(self._upstream(r, native, context)), speaks
+        )
+        try:
+            served_by, answer = await unless_disconnected(answering, request.receive)
+            usage = passthrough.usage(answer)
+        except ClientDisconnected:
+            settled = await reservation.settle(route, None, 0, cache_hit=False)
+            log_request(
+                context, status=499, ended_at=loop.time(), disconnected=True, settled=settled
+            )
+            return Response(status_code=499)
+        except BaseException:
+            await reservation.release()
+            raise
+        settled = await reservation.settle(served_by, usage, 0, cache_hit=False)
+        log_request(
+            context, served_by, status=200, ended_at=loop.time(), usage=usage, settled=settled
+        )
+        return Response(answer, media_type="application/json", headers=headers)
+
+    def _upstream(
+        self, route: ModelRoute, native: NativeRequest, context: RequestContext
+    ) -> NativeUpstreamRequest:
+        """A streamed answer must start within the upstream timeout; a non-streamed one
+        arrives whole, and has until the request's deadline."""
+        time_left = self._time_left(context)
+        timeout = min(self._settings.upstream_timeout_seconds, time_left)
+        return NativeUpstreamRequest(
+            route=route,
+            body=native.body,
+            headers=native.headers,
+            timeout_seconds=max(0.001, timeout if native.stream else time_left),
+        )
+
+    def _limits(self, context: RequestContext) -> StreamLimits:
+        return StreamLimits(
+            keepalive_seconds=self._settings.keepalive_seconds,
+            idle_timeout_seconds=self._settings.idle_timeout_seconds,
+            deadline=context.deadline,
+        )
 
     @staticmethod
     def _time_left(context: RequestContext) -> float:
@@ -247,17 +369,23 @@ def _final(error: GatewayError, always: bool = False) -> GatewayError:
     return error
 
 
+def _speaks(protocol: NativeProtocol, route: ModelRoute) -> bool:
+    return route.native_protocol == protocol
+
+
 async def _end_stream(
     context: RequestContext,
     served_by: ModelRoute,
     cache: CacheReport | None,
     reservation: Reservation,
-    chunks: Metered,
+    relayed: Relayed,
     outcome: StreamOutcome,
 ) -> None:
     """Settle the stream (before its last byte: on Lambda nothing runs after it), then log."""
     hit = cache is not None and cache.status == "hit"
-    settled = await reservation.settle(served_by, chunks.usage, chunks.generated, hit)
+    settled = await reservation.settle(
+        served_by, relayed.usage, relayed.generated, hit, relayed.usage_complete
+    )
     log_request(
         context,
         served_by,

@@ -18,8 +18,10 @@ from typing import Any, Literal
 from gateway.errors import ConfigurationError
 from gateway.limits.prices import Price, parse_price
 from gateway.limits.rules import Limits, parse_limits
+from gateway.storage.store import OwnerBounds
 
 ProviderKind = Literal["openai-compatible", "litellm", "echo"]
+NativeProtocol = Literal["messages"]
 PROVIDER_KINDS: tuple[ProviderKind, ...] = ("openai-compatible", "litellm", "echo")
 
 ECHO_MODEL = "echo"
@@ -46,6 +48,25 @@ class Secret:
     __str__ = __repr__
 
 
+FEATURES = frozenset({"mcp_servers", "container", "files", "service_tier"})
+"""Request features that reach outside the request or spend beyond tokens, named in a
+route's `allow.features` (see `Allowances`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Allowances:
+    """What requests on a route may use beyond tokens (the route's `"allow"` option): the
+    provider's server tools (run and billed on the operator's account), `anthropic-beta`
+    values besides the default ones, and `FEATURES`. Enforced where a request passes
+    through natively (`gateway.doors.messages_native`) and on translated requests
+    (`gateway.params.check_allowances`)."""
+
+    server_tools: frozenset[str] = frozenset()
+    """Server tool names without their version date (`web_search`, `code_execution`)."""
+    betas: frozenset[str] = frozenset()
+    features: frozenset[str] = frozenset()
+
+
 @dataclass(frozen=True, slots=True)
 class ModelRoute:
     """Where a public model name is served from."""
@@ -64,6 +85,17 @@ class ModelRoute:
     max_output_tokens: int | None = None
     """The most a request without `max_tokens` may generate, for reservations; None: the
     price list's figure for the model."""
+    allow: Allowances = Allowances()
+
+    @property
+    def native_protocol(self) -> NativeProtocol | None:
+        """The protocol the route's provider speaks besides chat completions, in which a
+        door of the same protocol passes requests through untranslated: Anthropic's
+        Messages API for `anthropic/...` models served through LiteLLM's provider kind
+        (Anthropic's API, or an Anthropic-compatible `api_base`)."""
+        if self.provider == "litellm" and self.model.startswith("anthropic/"):
+            return "messages"
+        return None
 
     @property
     def upstream_model(self) -> str:
@@ -118,6 +150,10 @@ class Settings:
     max_stream_seconds: float = _limit("GATEWAY_MAX_STREAM_SECONDS", 900.0)
     deadline_margin_seconds: float = _limit("GATEWAY_DEADLINE_MARGIN_SECONDS", 2.0)
     echo_word_delay_seconds: float = _limit("GATEWAY_ECHO_WORD_DELAY_SECONDS", 0.0, minimum=0)
+    tenant_state_bytes: int = _limit("GATEWAY_TENANT_STATE_BYTES", 16 * 1024 * 1024)
+    """Bytes of stored (compressed) data one tenant may keep in one embedded store."""
+    tenant_state_entries: int = _limit("GATEWAY_TENANT_STATE_ENTRIES", 10_000)
+    """Entries (cached answers, stored responses) one tenant may keep in one embedded store."""
     forward_headers: frozenset[str] = frozenset()
     """Client request headers passed on to providers; nothing else is."""
     cors_origins: tuple[str, ...] = ()
@@ -155,6 +191,11 @@ class Settings:
             responses_store_url=_store_url(env.get("GATEWAY_RESPONSES_STORE_URL", "")),
             **{limit.name: _read_limit(env, limit) for limit in LIMITS},
         )
+
+    @property
+    def owner_bounds(self) -> OwnerBounds:
+        """What each tenant may keep in each store."""
+        return OwnerBounds(self.tenant_state_bytes, self.tenant_state_entries)
 
     def secret_values(self) -> tuple[str, ...]:
         """Every configured secret: what provider text is redacted of."""
@@ -377,9 +418,34 @@ def _default_provider(model: str) -> ProviderKind:
     return "litellm"
 
 
+def _allowances(allow: object, route: str) -> Allowances:
+    """`{"server_tools"?: [...], "betas"?: [...], "features"?: [...]}`, all lists of names."""
+    if allow is None:
+        return Allowances()
+    where = f"GATEWAY_MODELS: {route!r} allow"
+    if not isinstance(allow, dict) or not set(allow) <= {"server_tools", "betas", "features"}:
+        raise ConfigurationError(f"{where} must be an object of server_tools, betas, features")
+    features = _name_set(allow.get("features"), f"{where}.features")
+    if not features <= FEATURES:
+        raise ConfigurationError(f"{where}.features may hold only {', '.join(sorted(FEATURES))}")
+    return Allowances(
+        server_tools=_name_set(allow.get("server_tools"), f"{where}.server_tools"),
+        betas=_name_set(allow.get("betas"), f"{where}.betas"),
+        features=features,
+    )
+
+
+def _name_set(names: object, where: str) -> frozenset[str]:
+    if names is None:
+        return frozenset()
+    if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+        raise ConfigurationError(f"{where} must be a list of names")
+    return frozenset(names)
+
+
 def parse_models(text: str, env: Mapping[str, str]) -> Mapping[str, ModelRoute]:
     """Parse `{"name": {"model": ..., "api_base"?, "api_key_env"?, "provider"?, "fallback"?,
-    "cache_ttl_seconds"?, "price"?, "max_output_tokens"?}}`.
+    "cache_ttl_seconds"?, "price"?, "max_output_tokens"?, "allow"?}}`.
 
     Provider keys are read from the variables the routes name, here, once.
     """
@@ -431,6 +497,7 @@ def parse_models(text: str, env: Mapping[str, str]) -> Mapping[str, ModelRoute]:
             else _ttl(ttl, f"GATEWAY_MODELS: {name!r} cache_ttl_seconds"),
             price=None if price is None else parse_price(price, name),
             max_output_tokens=output_limit,
+            allow=_allowances(entry.get("allow"), name),
         )
     for route in routes.values():
         if route.fallback is not None and route.fallback not in routes.keys() - {route.name}:

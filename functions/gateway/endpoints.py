@@ -149,7 +149,7 @@ async def _enter(request: Request, door: Door[Any]) -> tuple[TenantConfig, objec
 @router.post("/v1/responses", openapi_extra={"security": [{"bearer": []}]})
 async def create_response(request: Request) -> Response:
     tenant, body = await _enter(request, RESPONSES)
-    state = _response_state(request)
+    state = _response_state(request, tenant)
     body = await with_history(state, tenant.tenant_id, body)
     keep = None if state is None else partial(state.save, tenant.tenant_id)
     return await _service(request).complete(request, tenant, RESPONSES, body, keep)
@@ -161,26 +161,31 @@ async def create_response(request: Request) -> Response:
 )
 async def retrieve_response(request: Request, tenant: Tenant) -> Response:
     response_id: str = request.path_params["response_id"]
-    state = _response_state(request)
+    state = _response_state(request, tenant)
     if state is None:
         raise NotFound(f"No response with id '{response_id}' found: responses are not stored.")
     return _json(await state.retrieve(tenant.tenant_id, response_id))
 
 
-def _response_state(request: Request) -> ResponseState | None:
-    """Where responses are kept, opened on first use: a store's module is imported only
+def _response_state(request: Request, tenant: TenantConfig) -> ResponseState | None:
+    """Where `tenant`'s responses are kept: nowhere for a tenant that opted out of kept
+    state (`"cache": false`). Opened on first use: a store's module is imported only
     when a Responses request needs it (cold start)."""
+    if not tenant.cache:
+        return None
     app_state = request.app.state
     if not hasattr(app_state, "responses"):
         from gateway.doors.responses_state import open_response_state
 
         settings: Settings = app_state.settings
-        app_state.responses = open_response_state(settings.responses_store_url, settings.hash_key)
+        app_state.responses = open_response_state(settings)
     state: ResponseState | None = app_state.responses
     return state
 
 
-# The OpenAPI document describes the OpenAI-compatible API; the Messages API is Anthropic's.
+# Anthropic's endpoints take either key (bearer or x-api-key), which FastAPI cannot declare:
+# they are left out of its schema, and `gateway.openapi_document` describes them (request
+# body and both keys) with every other door.
 @router.post("/v1/messages", include_in_schema=False)
 async def messages(request: Request) -> Response:
     """Anthropic's Messages API. The door is set first, so that even a missing key is

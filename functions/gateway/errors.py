@@ -70,6 +70,15 @@ class ModelNotFound(GatewayError):
     default_code = "model_not_found"
 
 
+class NotAllowed(GatewayError):
+    """The request uses something its route does not allow (a server tool, MCP servers,
+    files, containers, a priority tier): the operator decides what a tenant may spend."""
+
+    status = 403
+    type = "invalid_request_error"
+    default_code = "not_allowed_on_route"
+
+
 class NotFound(GatewayError):
     """No such endpoint."""
 

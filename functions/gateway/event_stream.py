@@ -20,14 +20,14 @@ import enum
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from gateway.core.chunks import ChunkStream, Usage
+from gateway.core.chunks import EventSource, Usage
 from gateway.disconnect import wait_for_disconnect
-from gateway.doors.base import StreamFormat
+from gateway.doors.base import EventFormat
 from gateway.errors import (
     DEADLINE_MESSAGE,
     GatewayError,
@@ -37,6 +37,7 @@ from gateway.errors import (
 )
 
 log = logging.getLogger(__name__)
+ItemT = TypeVar("ItemT")
 _MAX_COALESCED_BYTES = 64 * 1024
 
 
@@ -85,15 +86,17 @@ class EventStreamResponse(Response):
 
     def __init__(
         self,
-        chunks: ChunkStream,
-        framer: StreamFormat,
+        chunks: EventSource[ItemT],
+        framer: EventFormat[ItemT],
         limits: StreamLimits,
         headers: dict[str, str],
         on_complete: Callable[[StreamOutcome], Awaitable[None]],
         keep: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
     ) -> None:
-        """`keep`, if given, gets the format's final body before the last byte;
-        `on_complete` the outcome, awaited before it (settlement, the request log)."""
+        """`chunks` are what the provider sends (chunks, or a native protocol's events),
+        `framer` the door's format for them; `keep`, if given, gets the format's final body
+        before the last byte; `on_complete` the outcome, awaited before it (settlement, the
+        request log)."""
         self.status_code = 200
         self.background = None
         self.init_headers({**headers, "cache-control": "no-cache", "x-accel-buffering": "no"})
@@ -110,7 +113,7 @@ class EventStreamResponse(Response):
         await run.run(receive, self.raw_headers)
 
 
-class _StreamRun:
+class _StreamRun(Generic[ItemT]):
     """One streaming response while it runs: a state machine (`_State`) and, once the
     stream ends other than by the provider finishing, what ended it (`ended_by`).
 
@@ -121,8 +124,8 @@ class _StreamRun:
 
     def __init__(
         self,
-        chunks: ChunkStream,
-        framer: StreamFormat,
+        chunks: EventSource[ItemT],
+        framer: EventFormat[ItemT],
         limits: StreamLimits,
         keep: Callable[[dict[str, Any]], Awaitable[None]] | None,
         on_complete: Callable[[StreamOutcome], Awaitable[None]],

@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.errors import InvalidRequest
+from gateway.config import Allowances
+from gateway.errors import InvalidRequest, NotAllowed
 
 OPENAI_PARAMS = frozenset(
     {
@@ -110,6 +111,15 @@ def is_transport_field(name: str) -> bool:
     )
 
 
+def transport_field_refused(name: str) -> InvalidRequest:
+    """The 400 for a transport-shaped field, on every path."""
+    return InvalidRequest(
+        f"Unrecognized request argument supplied: {name}. The gateway decides where "
+        "and how requests are sent; requests cannot set it.",
+        param=name,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class ProviderParams:
     """A request's fields as providers receive them."""
@@ -130,11 +140,32 @@ def split_params(body: dict[str, Any]) -> ProviderParams:
         elif name in GATEWAY_FIELDS:
             continue
         elif is_transport_field(name):
-            raise InvalidRequest(
-                f"Unrecognized request argument supplied: {name}. The gateway decides where "
-                "and how requests are sent; requests cannot set it.",
-                param=name,
-            )
+            raise transport_field_refused(name)
         else:
             extra_body[name] = value
     return ProviderParams(params, extra_body)
+
+
+PAID_TIERS = frozenset({"priority"})
+"""Service tiers billed above the standard price."""
+
+
+def check_allowances(allow: Allowances, params: ProviderParams) -> None:
+    """Refuse what spends beyond tokens or reaches outside the request unless the route's
+    `"allow"` option names it: on translated requests, both paths. `web_search_options`
+    makes LiteLLM add Anthropic's paid `web_search` tool on its own and turns on OpenAI's
+    search models' per-call billing; `mcp_servers` and `container` would travel to the
+    provider as body fields; a priority tier is billed above the standard price."""
+    if "web_search_options" in params.params and "web_search" not in allow.server_tools:
+        raise NotAllowed(
+            "The server tool 'web_search' is not allowed on this model.",
+            param="web_search_options",
+        )
+    for feature in ("mcp_servers", "container"):
+        if feature in params.extra_body and feature not in allow.features:
+            raise NotAllowed(f"'{feature}' is not allowed on this model.", param=feature)
+    tier = params.params.get("service_tier")
+    if tier in PAID_TIERS and "service_tier" not in allow.features:
+        raise NotAllowed(
+            f"The service tier '{tier}' is not allowed on this model.", param="service_tier"
+        )

@@ -29,13 +29,18 @@ def serve(
 ) -> Iterator[str]:
     """Yields the base URL (`http://127.0.0.1:PORT`) while the server runs; `clock` is the
     app's (`create_app`)."""
+    with serve_app(create_app(settings, clock), **uvicorn_options) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def serve_app(app: Any, **uvicorn_options: Any) -> Iterator[str]:
+    """Any ASGI app under uvicorn in a background thread; yields its base URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(settings, clock), log_level="warning", lifespan="on", **uvicorn_options
-    )
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", **uvicorn_options)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -3,6 +3,7 @@ stored under, and only when it is whole and of the right shape."""
 
 from __future__ import annotations
 
+import asyncio
 import zlib
 
 import orjson
@@ -29,7 +30,7 @@ CHUNKS = [
 
 
 def stored(chunks: list[object] = CHUNKS, key: bytes = KEY) -> bytes:
-    return encode(key, "route", [orjson.dumps(c) for c in chunks])
+    return asyncio.run(encode(key, "route", [orjson.dumps(c) for c in chunks]))
 
 
 def test_an_entry_round_trips_compressed() -> None:

@@ -51,6 +51,40 @@ def test_provider_is_chosen_from_the_model_string(model: str, provider: str) -> 
     assert settings.models["m"].provider == provider
 
 
+@pytest.mark.parametrize(
+    ("model", "provider", "protocol"),
+    [
+        ("anthropic/claude-sonnet-4-5", None, "messages"),
+        ("anthropic/claude-sonnet-4-5", "openai-compatible", None),
+        ("bedrock/anthropic.claude-sonnet-4-5", None, None),
+        ("openai/gpt-4o-mini", None, None),
+    ],
+)
+def test_anthropic_routes_speak_the_messages_protocol_natively(
+    model: str, provider: str | None, protocol: str | None
+) -> None:
+    entry = {"model": model, "api_base": "http://x"} | ({"provider": provider} if provider else {})
+    settings = Settings.from_env({"GATEWAY_MODELS": json.dumps({"m": entry})})
+
+    assert settings.models["m"].native_protocol == protocol
+
+
+def test_a_routes_allowances_are_read_from_its_allow_option() -> None:
+    allow = {
+        "server_tools": ["web_search"],
+        "betas": ["files-api-2025-04-14"],
+        "features": ["files"],
+    }
+    models = {"open": {"model": "anthropic/x", "allow": allow}, "closed": {"model": "anthropic/x"}}
+    settings = Settings.from_env({"GATEWAY_MODELS": json.dumps(models)})
+
+    opened, closed = settings.models["open"].allow, settings.models["closed"].allow
+    assert opened.server_tools == {"web_search"}
+    assert opened.betas == {"files-api-2025-04-14"}
+    assert opened.features == {"files"}
+    assert (closed.server_tools, closed.betas, closed.features) == (set(), set(), set())
+
+
 def test_provider_keys_come_from_the_named_variable_and_never_print() -> None:
     settings = Settings.from_env(
         {
@@ -83,6 +117,22 @@ def test_provider_keys_come_from_the_named_variable_and_never_print() -> None:
         (
             {"GATEWAY_MODELS": '{"m": {"model": "x", "provider": "openai-compatible"}}'},
             "needs an api_base",
+        ),
+        (
+            {"GATEWAY_MODELS": '{"m": {"model": "anthropic/x", "allow": ["sk-leak"]}}'},
+            "allow must be an object of server_tools, betas, features",
+        ),
+        (
+            {"GATEWAY_MODELS": '{"m": {"model": "anthropic/x", "allow": {"sk-leak": []}}}'},
+            "allow must be an object",
+        ),
+        (
+            {"GATEWAY_MODELS": '{"m": {"model": "x", "allow": {"betas": "sk-leak"}}}'},
+            "allow.betas must be a list of names",
+        ),
+        (
+            {"GATEWAY_MODELS": '{"m": {"model": "x", "allow": {"features": ["sk-leak"]}}}'},
+            "allow.features may hold only container, files, mcp_servers, service_tier",
         ),
         ({"GATEWAY_KEEPALIVE_SECONDS": "soon"}, "must be a number"),
         ({"GATEWAY_KEEPALIVE_SECONDS": "0"}, "greater than 0"),

@@ -263,7 +263,9 @@ def test_the_non_streamed_completion_carries_the_replys_identity() -> None:
     builder = CompletionBuilder()
     builder.add({"choices": [{"index": 0, "delta": {"content": "Hi"}, "finish_reason": "stop"}]})
 
-    completion = CHAT_COMPLETIONS.render(builder, Reply("chatcmpl-1", 1700000000, "public"))
+    reply = Reply("chatcmpl-1", 1700000000, "public")
+
+    completion = CHAT_COMPLETIONS.render(builder, reply, CHAT_COMPLETIONS.parse(request()))
 
     assert completion == {
         "id": "chatcmpl-1",

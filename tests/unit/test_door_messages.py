@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from gateway.aggregate import CompletionBuilder
-from gateway.core.chunks import Chunk
+from gateway.core.chunks import Chunk, Usage
 from gateway.doors.base import Reply
 from gateway.doors.messages import MESSAGES
 from gateway.doors.messages_events import MessageEvents, render_message
@@ -717,7 +717,12 @@ def summary(event: dict[str, Any]) -> tuple[Any, ...]:
 START = ("message_start",)
 STOP = ("message_stop",)
 NO_USAGE = {"output_tokens": 0}
-USAGE = {"prompt_tokens": 30, "completion_tokens": 4, "total_tokens": 34}
+USAGE: Usage = {
+    "input_tokens": 10,
+    "cache_read_tokens": 0,
+    "cache_write_tokens": 0,
+    "output_tokens": 4,
+}
 
 STREAMS = [
     pytest.param(
@@ -830,7 +835,7 @@ STREAMS = [
             delta("stop"),
             {
                 "choices": [],
-                "usage": {**USAGE, "prompt_tokens_details": {"cached_tokens": 20}},
+                "usage": {**USAGE, "cache_read_tokens": 20},
             },
         ],
         [
@@ -841,7 +846,12 @@ STREAMS = [
             (
                 "message_delta",
                 "end_turn",
-                {"input_tokens": 10, "output_tokens": 4, "cache_read_input_tokens": 20},
+                {
+                    "input_tokens": 10,
+                    "cache_creation_input_tokens": 0,
+                    "cache_read_input_tokens": 20,
+                    "output_tokens": 4,
+                },
             ),
             STOP,
         ],
@@ -980,16 +990,26 @@ def test_the_non_streamed_message_holds_the_blocks_the_stream_would(
         "content": content,
         "stop_reason": stop_reason,
         "stop_sequence": None,
-        "usage": {"input_tokens": 0, "output_tokens": 0},
+        "usage": {
+            "input_tokens": 0,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": 0,
+            "output_tokens": 0,
+        },
     }
 
 
 def test_the_non_streamed_message_reports_anthropics_usage() -> None:
-    usage = {**USAGE, "prompt_tokens_details": {"cached_tokens": 20}}
+    usage: Usage = {**USAGE, "cache_read_tokens": 20}
 
     out = message([delta(content="Hi"), {"choices": [], "usage": usage}])
 
-    assert out["usage"] == {"input_tokens": 10, "output_tokens": 4, "cache_read_input_tokens": 20}
+    assert out["usage"] == {
+        "input_tokens": 10,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 20,
+        "output_tokens": 4,
+    }
 
 
 @pytest.mark.parametrize(
@@ -1006,7 +1026,8 @@ def test_tool_arguments_that_are_not_a_json_object_are_the_providers_failure(
 @pytest.mark.xfail(
     strict=True,
     reason="The chat schema's 400 keeps its own path, 'tools[0].function.name' (index "
-    "shifted by the left-out tool); reported with the door-tests branch.",
+    "shifted by the left-out tool): doors/validate.py names only the door's own checks, and "
+    "_messages_name renames no tools path; reported with the door-tests branch.",
 )
 def test_a_tool_name_the_chat_schema_refuses_is_named_by_its_messages_path() -> None:
     body = request(tools=[WEB_SEARCH, {"name": "", "input_schema": {}}])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass, field
+from functools import partial
 
 from gateway.completions import CompletionService
 from gateway.config import ModelRoute, Settings, TenantConfig
@@ -104,7 +105,10 @@ def open_provider(
             settings, tenant, route, door.name, door.id_prefix, chat, {}
         )
         try:
-            served_by, _ = await service._open(context, split_params(chat.body), {})
+            open_route = partial(
+                service._open_route, context=context, params=split_params(chat.body), headers={}
+            )
+            served_by, _ = await service._open(context, open_route)
         except GatewayError as error:
             return Outcome(None, error, providers.attempts)
         return Outcome(served_by.name, None, providers.attempts)

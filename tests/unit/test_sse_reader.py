@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from gateway.errors import UpstreamFailed
 from gateway.providers import sse_reader
-from gateway.providers.sse_reader import SSEDataReader
+from gateway.providers.sse_reader import SSEDataReader, SSEEventReader
 
 STREAM = (
     b": a comment\n\n"
@@ -31,9 +31,9 @@ async def pieces(parts: list[bytes]) -> AsyncIterator[bytes]:
         yield part
 
 
-def read_all(parts: list[bytes]) -> list[bytes]:
+def read_all(parts: list[bytes], reader_class: type[SSEDataReader] = SSEDataReader) -> list[bytes]:
     async def run() -> list[bytes]:
-        reader = SSEDataReader(pieces(parts))
+        reader = reader_class(pieces(parts))
         out = []
         while (data := await reader.next_data()) is not None:
             out.append(data)
@@ -49,6 +49,16 @@ def test_events_are_found_wherever_the_bytes_are_split(cuts: list[int], newline:
     parts = [stream[a:b] for a, b in itertools.pairwise(bounds)]
 
     assert read_all(parts) == EXPECTED
+
+
+@given(st.lists(st.integers(0, len(STREAM)), max_size=12))
+def test_whole_events_are_passed_on_as_they_came_wherever_the_bytes_are_split(
+    cuts: list[int],
+) -> None:
+    bounds = [0, *sorted(cuts), len(STREAM)]
+    parts = [STREAM[a:b] for a, b in itertools.pairwise(bounds)]
+
+    assert b"".join(read_all(parts, SSEEventReader)) == STREAM
 
 
 def test_an_unfinished_last_event_is_not_delivered() -> None:

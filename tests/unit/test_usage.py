@@ -37,6 +37,22 @@ def test_counts_not_reported_are_zero_and_reasoning_is_left_out() -> None:
     }
 
 
+def test_counts_reported_as_null_are_zero_and_a_null_reasoning_is_left_out() -> None:
+    reported = {
+        "prompt_tokens": None,
+        "completion_tokens": None,
+        "prompt_tokens_details": {"cached_tokens": None, "cache_write_tokens": None},
+        "completion_tokens_details": {"reasoning_tokens": None},
+    }
+
+    assert usage_from_chat(reported) == {
+        "input_tokens": 0,
+        "cache_read_tokens": 0,
+        "cache_write_tokens": 0,
+        "output_tokens": 0,
+    }
+
+
 def test_a_provider_counting_cache_reads_outside_prompt_tokens_gets_no_negative_input() -> None:
     reported = {"prompt_tokens": 10, "prompt_tokens_details": {"cached_tokens": 30}}
 

@@ -7,14 +7,13 @@ the wrong key is never replayed: `CorruptData` instead.
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass
 
 import orjson
 
 from gateway.core.chunk_shape import is_chunk
 from gateway.core.chunks import Chunk
-from gateway.storage.packed import CorruptData, unpack
+from gateway.storage.packed import CorruptData, deflate, unpack
 
 FORMAT = 2
 """2: usage is the gateway's own `Usage` (cache reads and writes apart), no longer OpenAI's."""
@@ -28,10 +27,10 @@ class CachedAnswer:
     """Chunks as the provider sent them (see `gateway.core.chunks`), ready to be framed."""
 
 
-def encode(key: bytes, model: str, chunks: list[bytes]) -> bytes:
+async def encode(key: bytes, model: str, chunks: list[bytes]) -> bytes:
     """`chunks` are the JSON of each chunk, as `streams.RecordingStream` keeps them."""
     head = orjson.dumps({"v": FORMAT, "key": key.hex(), "model": model})
-    return zlib.compress(head[:-1] + b',"chunks":[' + b",".join(chunks) + b"]}")
+    return await deflate(head[:-1] + b',"chunks":[' + b",".join(chunks) + b"]}")
 
 
 def decode(key: bytes, data: bytes) -> CachedAnswer:

@@ -20,6 +20,7 @@ from gateway.cache.report import CacheReport, StoreFailed, StoreOperation
 from gateway.cache.streams import RecordingStream
 from gateway.config import ModelRoute, Settings, TenantConfig
 from gateway.core.chunks import ChunkStream
+from gateway.owner import state_owner
 from gateway.storage.backends import open_store
 from gateway.storage.packed import CorruptData
 from gateway.storage.store import Store, StoredEntry, StoreError
@@ -42,7 +43,7 @@ class ResponseCache:
         self._on_store_failure = on_store_failure
         self._clock = clock
         self._store = (
-            open_store(settings.cache_url, "GATEWAY_CACHE_URL")
+            open_store(settings.cache_url, "GATEWAY_CACHE_URL", settings.owner_bounds)
             if caches_anything(settings)
             else None
         )
@@ -60,10 +61,11 @@ class ResponseCache:
         decision = decide(self._settings, route, tenant, cache_control)
         if decision is None:
             return None
-        key = b""
+        key = owner = b""
         if decision.read or decision.write:
             key = response_cache_key(tenant.tenant_id, body, self._settings.hash_key)
-        return CacheTicket(self._store, key, decision, self._on_store_failure, self._clock)
+            owner = state_owner(tenant.tenant_id, self._settings.hash_key)
+        return CacheTicket(self._store, key, owner, decision, self._on_store_failure, self._clock)
 
 
 class CacheTicket:
@@ -73,12 +75,14 @@ class CacheTicket:
         self,
         store: Store,
         key: bytes,
+        owner: bytes,
         decision: Decision,
         on_store_failure: StoreFailed,
         clock: Clock,
     ) -> None:
         self._store = store
         self._key = key
+        self._owner = owner
         self._decision = decision
         self._on_store_failure = on_store_failure
         self._clock = clock
@@ -119,13 +123,16 @@ class CacheTicket:
         return RecordingStream(chunks, partial(self._store_answer, served_by), limit)
 
     async def _store_answer(self, served_by: ModelRoute, chunks: list[bytes] | None) -> None:
-        data = None if chunks is None else encode(self._key, served_by.name, chunks)
+        data = None if chunks is None else await encode(self._key, served_by.name, chunks)
         if data is None or len(data) > self._store.max_entry_bytes:
             self.report.too_large = True
             return
         try:
             await self._store.put(
-                self._key, StoredEntry(data, self._clock()), self._decision.ttl_seconds
+                self._key,
+                StoredEntry(data, self._clock()),
+                self._decision.ttl_seconds,
+                owner=self._owner,
             )
         except StoreError as error:
             self._failed("write", error)

@@ -10,7 +10,7 @@ nothing downstream checks it again.
 
 from __future__ import annotations
 
-from typing import Any, Final, Literal, NotRequired, Protocol, Required, TypedDict
+from typing import Any, Final, Literal, NotRequired, Protocol, Required, TypedDict, TypeVar
 
 TextField = Literal["content", "reasoning_content", "refusal"]
 TEXT_FIELDS: Final[tuple[TextField, ...]] = ("content", "reasoning_content", "refusal")
@@ -82,19 +82,23 @@ class Chunk(TypedDict, total=False):
     system_fingerprint: str | None
 
 
-class ChunkStream(Protocol):
-    """An open stream of chunks. `aclose()` releases it (the upstream connection); the
-    gateway always calls it.
+ItemT_co = TypeVar("ItemT_co", covariant=True)
+
+
+class EventSource(Protocol[ItemT_co]):
+    """An open stream of what a provider sends: chunks (`ChunkStream`), or the events of
+    a protocol passed through untranslated (bytes). `aclose()` releases it (the upstream
+    connection); the gateway always calls it.
 
     Streams subclass this to inherit the hooks' defaults.
     """
 
     __slots__ = ()
 
-    def __aiter__(self) -> ChunkStream:
+    def __aiter__(self) -> EventSource[ItemT_co]:
         return self
 
-    async def __anext__(self) -> Chunk: ...
+    async def __anext__(self) -> ItemT_co: ...
 
     def ready(self) -> bool:
         """Whether the next chunk is already in hand, so that the gateway can send a burst
@@ -102,3 +106,12 @@ class ChunkStream(Protocol):
         return False
 
     async def aclose(self) -> None: ...
+
+
+class ChunkStream(EventSource[Chunk], Protocol):
+    """An open stream of chunks."""
+
+    __slots__ = ()
+
+    def __aiter__(self) -> ChunkStream:
+        return self

@@ -10,21 +10,24 @@ subclasses these protocols inherits them.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from starlette.responses import Response
 
+from gateway.core.chunks import Chunk, Usage
 from gateway.core.request import ChatRequest
 from gateway.limits.headers import Allowance, openai_headers
+from gateway.limits.meter import Relayed
 
 if TYPE_CHECKING:
     from gateway.aggregate import CompletionBuilder
-    from gateway.core.chunks import Chunk, Usage
+    from gateway.config import ModelRoute, NativeProtocol
     from gateway.errors import GatewayError
 
 RequestT = TypeVar("RequestT", bound=ChatRequest)
+ItemT_contra = TypeVar("ItemT_contra", contravariant=True)
 
 Keep = Callable[[RequestT, dict[str, Any]], Awaitable[None]]
 """Keeps a finished response body (the Responses API's stored responses): given by the
@@ -40,8 +43,9 @@ class Reply:
     model: str
 
 
-class StreamFormat(Protocol):
-    """Frames one stream's chunks as a door's server-sent events."""
+class EventFormat(Protocol[ItemT_contra]):
+    """Frames what one stream's provider sends (chunks, or a native protocol's events) as
+    a door's server-sent events."""
 
     __slots__ = ()
 
@@ -55,8 +59,8 @@ class StreamFormat(Protocol):
     """The response body the stream amounts to, once `finish()` has run: for a door whose
     responses may be kept (see `Keep`); None for the others."""
 
-    def frame(self, chunk: Chunk) -> bytes | None:
-        """The bytes for `chunk`, or None when it produces no event yet."""
+    def frame(self, item: ItemT_contra) -> bytes | None:
+        """The bytes for `item`, or None when it produces no event yet."""
         ...
 
     async def finish(self) -> None:
@@ -73,11 +77,74 @@ class StreamFormat(Protocol):
         ...
 
 
+class NativeFormat(EventFormat[bytes], Relayed, Protocol):
+    """Frames a native protocol's events (bytes) as they came, noting what they relay
+    for settling the stream."""
+
+    __slots__ = ()
+
+
+class StreamFormat(EventFormat[Chunk], Protocol):
+    """Frames one stream's chunks as a door's server-sent events."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NativeRequest(ChatRequest):
+    """A request passed through in its door's own protocol: `body` is the client's body as
+    it sent it (the request hashes are computed from it); `headers` are what the
+    provider is sent besides the ones it sets itself."""
+
+    headers: Mapping[str, str]
+
+
+class Passthrough(Protocol):
+    """How a door hands its own protocol to a provider that speaks it, untranslated: to
+    the routes whose `native_protocol` is the door's (`Door.passthrough`)."""
+
+    protocol: NativeProtocol
+
+    def model(self, body: object) -> str | None:
+        """The model the request names, if it names one (else the door's `parse` says
+        what is wrong)."""
+        ...
+
+    def check(
+        self,
+        body: object,
+        route: ModelRoute,
+        headers: Mapping[str, str],
+        forwarded: Mapping[str, str],
+    ) -> NativeRequest:
+        """The request as it will be passed on, if the gateway and `route` allow it:
+        `InvalidRequest` for transport-shaped fields, `NotAllowed` for what the route does
+        not allow. `headers` are the client's, `forwarded` those the operator passes on
+        (`GATEWAY_FORWARD_HEADERS`)."""
+        ...
+
+    def stream_format(self) -> NativeFormat:
+        """Frames the provider's own events (bytes) for the client."""
+        ...
+
+    def usage(self, answer: bytes) -> Usage | None:
+        """The usage in a non-streamed answer, for settlement and the request log."""
+        ...
+
+    def estimate_input_tokens(self, body: dict[str, Any]) -> int:
+        """About how many tokens the request's input is, for a charge when the provider
+        reported none (the client left first)."""
+        ...
+
+
 class Door(Protocol[RequestT]):
     name: str
     """The request log's event name, e.g. `chat.completions`."""
     id_prefix: str
     """Prefix of the response ids this door hands out (`chatcmpl-`, `resp_`, `msg_`)."""
+    passthrough: Passthrough | None = None
+    """Set by a door whose protocol some providers speak themselves; None: every request
+    is translated."""
 
     def parse(self, body: object) -> RequestT:
         """Validate the client's JSON and translate it; `InvalidRequest` names the field

@@ -1,9 +1,10 @@
 """The Anthropic Messages door: `POST /v1/messages` and `/v1/messages/count_tokens`.
 
-Requests are translated into the one internal chat request (`messages_request`), the
-chunk stream into Messages events or one message (`messages_events`), and errors into
-Anthropic's shape (`messages_errors`). Routing, limits, keep-alive timing and retries are
-the shared service's.
+Requests to routes whose provider speaks the Messages API pass through untranslated
+(`messages_native`); the others are translated into the one internal chat request
+(`messages_request`), the chunk stream into Messages events or one message
+(`messages_events`). Errors take Anthropic's shape (`messages_errors`). Routing, limits,
+keep-alive timing and retries are the shared service's.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from gateway.core.request import ChatRequest
 from gateway.doors.base import Door, Reply
 from gateway.doors.messages_errors import error_response
 from gateway.doors.messages_events import MessageEvents, render_message
+from gateway.doors.messages_native import MESSAGES_PASSTHROUGH
 from gateway.doors.messages_request import estimate_input_tokens, translate
 from gateway.limits.headers import anthropic_headers
 from gateway.schema import parse_chat_request
@@ -30,6 +32,7 @@ def _messages_name(param: str) -> str:
 class MessagesDoor(Door[ChatRequest]):
     name = "messages"
     id_prefix = "msg_"
+    passthrough = MESSAGES_PASSTHROUGH
 
     def parse(self, body: object) -> ChatRequest:
         """Translate, then hold the chat body to the chat schema's limits (the same for

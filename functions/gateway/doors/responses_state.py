@@ -10,6 +10,14 @@ computes another key and finds nothing, which is the tenant isolation. `store: f
 responses, and responses that failed, are never kept. A store that fails is handled as
 the cache handles it: logged, a read finds nothing and a write is skipped, and the
 request goes on.
+
+A record is bounded as stored (the store's entry limit) and as inflated: its JSON may be
+no larger than one request body (`GATEWAY_MAX_BODY_BYTES`), `reasoning` items that are
+never sent upstream included, and it is never inflated past that on load. A chain of
+follow-ups therefore cannot build a record that costs more to load than a request: a
+record over the bound is not kept (logged), and a follow-up naming it gets
+`previous_response_not_found`. Each record is stored as its tenant's (`owner`), within
+that tenant's bounds in the store.
 """
 
 from __future__ import annotations
@@ -19,9 +27,11 @@ import logging
 import time
 from typing import Any
 
+from gateway.config import Settings
 from gateway.doors.responses_request import ResponsesTurn, input_items
 from gateway.errors import InvalidRequest, NotFound
-from gateway.storage.packed import CorruptData, pack, unpack
+from gateway.owner import state_owner
+from gateway.storage.packed import CorruptData, TooLarge, pack, unpack
 from gateway.storage.store import Store, StoredEntry, StoreError
 
 log = logging.getLogger(__name__)
@@ -32,22 +42,30 @@ DEFAULT_TTL_SECONDS = 30 * 24 * 3600
 _FORMAT = 1
 
 
-def open_response_state(url: str | None, hash_key: bytes) -> ResponseState | None:
-    """The state for `url` (`GATEWAY_RESPONSES_STORE_URL`: empty for the default store, a
-    SQLite file in the temp directory); None (nothing is stored) when turned off."""
+def open_response_state(settings: Settings) -> ResponseState | None:
+    """The state in `GATEWAY_RESPONSES_STORE_URL` (empty for the default store, a SQLite
+    file in the temp directory); None (nothing is stored) when turned off."""
+    url = settings.responses_store_url
     if url is None:
         return None
     from gateway.storage.backends import open_store
 
-    return ResponseState(open_store(url, "GATEWAY_RESPONSES_STORE_URL"), hash_key)
+    store = open_store(url, "GATEWAY_RESPONSES_STORE_URL", settings.owner_bounds)
+    return ResponseState(store, settings.hash_key, settings.max_body_bytes)
 
 
 class ResponseState:
     def __init__(
-        self, store: Store, hash_key: bytes, ttl_seconds: int = DEFAULT_TTL_SECONDS
+        self,
+        store: Store,
+        hash_key: bytes,
+        max_record_bytes: int,
+        ttl_seconds: int = DEFAULT_TTL_SECONDS,
     ) -> None:
         self._store = store
         self._hash_key = hash_key[:64]
+        self._max_record_bytes = max_record_bytes
+        """A record's bound as JSON: one request body."""
         self._ttl_seconds = ttl_seconds
 
     def _key(self, tenant_id: str, response_id: str) -> bytes:
@@ -65,7 +83,7 @@ class ResponseState:
         if entry is None:
             return None
         try:
-            record = unpack(entry.data)
+            record = unpack(entry.data, self._max_record_bytes)
         except CorruptData as error:
             log.warning("stored response unreadable: %s", error)
             return None
@@ -77,13 +95,24 @@ class ResponseState:
     async def save(self, tenant_id: str, turn: ResponsesTurn, response: dict[str, Any]) -> None:
         if not turn.store:
             return
-        data = pack({"v": _FORMAT, "response": response, "input": turn.input_items})
+        record = {"v": _FORMAT, "response": response, "input": turn.input_items}
+        try:
+            data = await pack(record, self._max_record_bytes)
+        except TooLarge as error:
+            log.warning(
+                "response not stored: its conversation is %d bytes, over the body limit",
+                error.size,
+            )
+            return
         if len(data) > self._store.max_entry_bytes:
             log.warning("response not stored: %d bytes is over the store's limit", len(data))
             return
         key = self._key(tenant_id, response["id"])
+        owner = state_owner(tenant_id, self._hash_key)
         try:
-            await self._store.put(key, StoredEntry(data, time.time()), self._ttl_seconds)
+            await self._store.put(
+                key, StoredEntry(data, time.time()), self._ttl_seconds, owner=owner
+            )
         except StoreError as error:
             log.warning("stored responses unavailable (write): %s", type(error).__name__)
 
@@ -123,8 +152,8 @@ async def with_history(state: ResponseState | None, tenant_id: str, body: object
         )
     if state is None:
         raise InvalidRequest(
-            "previous_response_id needs stored responses, and this gateway keeps none: send "
-            "the whole conversation as input instead.",
+            "previous_response_id needs stored responses, and this gateway keeps none for "
+            "this API key: send the whole conversation as input instead.",
             param="previous_response_id",
             code="unsupported",
         )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from gateway.config import ModelRoute, Settings, TenantConfig
@@ -62,7 +63,8 @@ class Reservation:
     limiter: Limiter
     tenant: TenantConfig
     route: ModelRoute
-    body: dict[str, Any]
+    estimate_input: Callable[[], int]
+    """The request's input in tokens, about: charged when the provider reported none."""
     windows: dict[str, str]
     counters: tuple[Counter, ...]
     admitted_at: float
@@ -70,12 +72,20 @@ class Reservation:
     settled: Settled | None = field(default=None)
 
     async def settle(
-        self, served_by: ModelRoute, usage: Usage | None, generated: int, cache_hit: bool
+        self,
+        served_by: ModelRoute,
+        usage: Usage | None,
+        generated: int,
+        cache_hit: bool,
+        complete: bool = True,
     ) -> Settled:
         """Settle to `usage` (None: the provider reported none; `generated` chunks were
-        relayed, each counted as a token). A response-cache hit costs nothing."""
+        relayed, each counted as a token; not `complete`: the provider's counts so far,
+        its output at least `generated`). A response-cache hit costs nothing."""
         if self.settled is None:
-            self.settled = await self.limiter.settle(self, served_by, usage, generated, cache_hit)
+            self.settled = await self.limiter.settle(
+                self, served_by, usage, generated, cache_hit, complete
+            )
         return self.settled
 
     async def release(self) -> None:
@@ -156,9 +166,11 @@ class Limiter:
         route: ModelRoute,
         body: dict[str, Any],
         headers_for: HeadersFor,
+        estimate_input: Callable[[], int] | None = None,
     ) -> Reservation:
         """Reserve for one request, or raise the `LimitExceeded` that refuses it (with
-        `headers_for`'s headers)."""
+        `headers_for`'s headers). `body` is a chat body, or a native protocol's (whose
+        door gives `estimate_input`, else the chat estimate is used)."""
         now = self._clock()
         scopes = _scopes(tenant, route)
         needs_tokens = any(s.tokens_per_minute or s.budget for _, s in scopes)
@@ -189,7 +201,15 @@ class Limiter:
                 counters.append(
                     Counter(prefix + "spend", spend, prefix + "period", limits.budget.picodollars)
                 )
-        reservation = Reservation(self, tenant, route, body, window_ids, tuple(counters), now)
+        reservation = Reservation(
+            self,
+            tenant,
+            route,
+            estimate_input or partial(_estimate_chat_input, body),
+            window_ids,
+            tuple(counters),
+            now,
+        )
         if not counters:
             return reservation
         update = CounterUpdate(tenant.tenant_id, window_ids, reservation.counters)
@@ -253,12 +273,15 @@ class Limiter:
         usage: Usage | None,
         generated: int,
         cache_hit: bool,
+        complete: bool = True,
     ) -> Settled:
-        estimated = usage is None and not cache_hit
+        estimated = (usage is None or not complete) and not cache_hit
         if cache_hit:
             usage = NO_USAGE
         elif usage is None:
-            usage = _estimate(reservation.body, generated)
+            usage = _estimate(reservation.estimate_input(), generated)
+        elif not complete:
+            usage = usage | {"output_tokens": max(usage["output_tokens"], generated)}
         price = self.price(served_by)
         cost = None if price is None else price.cost(usage)
         now = self._clock()
@@ -287,13 +310,17 @@ class Limiter:
         return Settled(usage, cost, estimated)
 
 
-def _estimate(body: dict[str, Any], generated: int) -> Usage:
-    """What a stream cut short used, when the provider reported nothing: its input as
-    the doors estimate it, and a token per chunk relayed."""
+def _estimate_chat_input(body: dict[str, Any]) -> int:
     from gateway.doors.messages_request import estimate_input_tokens
 
+    return estimate_input_tokens(body)
+
+
+def _estimate(input_tokens: int, generated: int) -> Usage:
+    """What a stream cut short used, when the provider reported nothing: its input as
+    the doors estimate it, and a token per chunk relayed."""
     return {
-        "input_tokens": estimate_input_tokens(body),
+        "input_tokens": input_tokens,
         "cache_read_tokens": 0,
         "cache_write_tokens": 0,
         "output_tokens": generated,

@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from gateway.core.chunks import Chunk, ChunkStream, Usage
+
+
+class Relayed(Protocol):
+    """What a stream has relayed so far, however it ends: a stream is settled from it."""
+
+    usage: Usage | None
+    """The usage the provider reported; None: none yet."""
+    generated: int
+    """Pieces of output relayed, about a token each."""
+    usage_complete: bool
+    """Whether `usage` counts the whole output; if not, the output is at least
+    `generated` and the charge is an estimate."""
 
 
 class Metered(ChunkStream):
@@ -10,6 +24,9 @@ class Metered(ChunkStream):
     usage the provider reports: a stream cut short is charged from these."""
 
     __slots__ = ("_chunks", "generated", "usage")
+
+    usage_complete = True
+    """A chunk stream's usage comes in its last chunks, whole."""
 
     def __init__(self, chunks: ChunkStream) -> None:
         self._chunks = chunks

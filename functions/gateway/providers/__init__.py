@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from gateway.config import ModelRoute, ProviderKind, Settings
-from gateway.providers.base import Provider
+from gateway.config import ModelRoute, NativeProtocol, ProviderKind, Settings
+from gateway.providers.base import NativeProvider, Provider
 from gateway.redaction import Redactor
 
 
@@ -16,11 +16,24 @@ class Providers:
         self._settings = settings
         self._redactor = Redactor(settings.secret_values())
         self._instances: dict[ProviderKind, Provider] = {}
+        self._native: dict[NativeProtocol, NativeProvider] = {}
 
     def for_route(self, route: ModelRoute) -> Provider:
         provider = self._instances.get(route.provider)
         if provider is None:
             provider = self._instances[route.provider] = self._create(route.provider)
+        return provider
+
+    def native(self, protocol: NativeProtocol) -> NativeProvider:
+        """The provider for requests passed through in `protocol` (to routes whose
+        `native_protocol` it is): Anthropic's Messages API on the direct path."""
+        provider = self._native.get(protocol)
+        if provider is None:
+            from gateway.providers.anthropic_native import AnthropicNativeProvider
+
+            provider = self._native[protocol] = AnthropicNativeProvider(
+                self._settings, self._redactor
+            )
         return provider
 
     def _create(self, kind: ProviderKind) -> Provider:
@@ -40,8 +53,13 @@ class Providers:
         """Create and set up the providers these routes use (see `Provider.prepare`)."""
         for route in routes:
             self.for_route(route).prepare()
+            if route.native_protocol is not None:
+                self.native(route.native_protocol).prepare()
 
     async def aclose(self) -> None:
         for provider in self._instances.values():
             await provider.aclose()
+        for native in self._native.values():
+            await native.aclose()
         self._instances.clear()
+        self._native.clear()

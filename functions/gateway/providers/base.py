@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from gateway.config import ModelRoute
-from gateway.core.chunks import ChunkStream
+from gateway.core.chunks import ChunkStream, EventSource
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,3 +45,32 @@ class Provider(Protocol):
     async def aclose(self) -> None:
         """Release pooled connections at shutdown."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class NativeUpstreamRequest:
+    """A request passed through in the provider's own protocol: the client's body (the
+    provider puts the route's model in it) and the headers the door let through."""
+
+    route: ModelRoute
+    body: dict[str, Any]
+    headers: Mapping[str, str]
+    timeout_seconds: float
+    """For the provider to start its answer (a non-streamed answer: to give all of it)."""
+
+
+class NativeProvider(Protocol):
+    """A provider that takes a door's protocol as it is (see `doors.base.Passthrough`)."""
+
+    async def stream(self, request: NativeUpstreamRequest) -> EventSource[bytes]:
+        """The provider's events, whole, once it has accepted the request (failures
+        before that are `GatewayError`s, as for `Provider.open`)."""
+        ...
+
+    async def answer(self, request: NativeUpstreamRequest) -> bytes:
+        """A non-streamed answer's body, whole."""
+        ...
+
+    def prepare(self) -> None: ...
+
+    async def aclose(self) -> None: ...

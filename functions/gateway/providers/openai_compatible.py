@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
 
 import orjson
 
@@ -18,21 +17,15 @@ from gateway.config import Settings
 from gateway.core.chunk_shape import WRONG_SHAPE, checked_chunk
 from gateway.core.chunks import Chunk, ChunkStream
 from gateway.core.usage import usage_from_chat
-from gateway.errors import GatewayError, UpstreamFailed, UpstreamTimeout
+from gateway.errors import UpstreamFailed
 from gateway.providers.base import UpstreamRequest
+from gateway.providers.direct import post
 from gateway.providers.http1 import ConnectionPool, HTTPError, Response
-from gateway.providers.limits import COMPRESSED, is_compressed
 from gateway.providers.sse_reader import SSEDataReader
-from gateway.providers.upstream_errors import (
-    BROKE_OFF,
-    NO_ANSWER,
-    UNREACHABLE,
-    error_for_status,
-)
+from gateway.providers.upstream_errors import BROKE_OFF
 from gateway.redaction import Redactor
 
 OPENAI_API_BASE = "https://api.openai.com/v1"
-_MAX_ERROR_BODY = 64 * 1024
 _OWN_FIELDS = ("id", "object", "created", "model")
 _DRAIN_SECONDS = 0.05
 
@@ -63,18 +56,9 @@ class OpenAICompatibleProvider:
         }
         if route.api_key is not None:
             headers["authorization"] = "Bearer " + route.api_key.reveal()
-        try:
-            async with asyncio.timeout(request.timeout_seconds):
-                response = await self._http.post(url, orjson.dumps(body), headers)
-                if response.status != 200:
-                    raise await _status_error(response, self._redactor)
-                if is_compressed(response.headers):
-                    response.close()
-                    raise UpstreamFailed(COMPRESSED)
-        except TimeoutError:  # connect timeouts are TimeoutErrors too
-            raise UpstreamTimeout(NO_ANSWER) from None
-        except HTTPError:
-            raise UpstreamFailed(UNREACHABLE) from None
+        response = await post(
+            self._http, url, orjson.dumps(body), headers, request.timeout_seconds, self._redactor
+        )
         return UpstreamEventStream(response, self._redactor)
 
     def prepare(self) -> None:
@@ -89,32 +73,6 @@ class OpenAICompatibleProvider:
 
     async def aclose(self) -> None:
         await self._http.aclose()
-
-
-async def _status_error(response: Response, redactor: Redactor) -> GatewayError:
-    """Map a non-200 upstream answer to the error the client should see."""
-    try:
-        raw = b""
-        # An error body is never inflated (see `limits`); a compressed one simply has no
-        # readable message.
-        async for part in response:
-            raw += part
-            if len(raw) > _MAX_ERROR_BODY:
-                break
-    finally:
-        response.close()
-    detail = redactor.clean(_error_message(raw))
-    return error_for_status(response.status, detail, response.headers.get("retry-after"))
-
-
-def _error_message(raw: bytes) -> str:
-    try:
-        body: Any = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return ""
-    error = body.get("error") if isinstance(body, dict) else None
-    message = error.get("message") if isinstance(error, dict) else error
-    return message if isinstance(message, str) else ""
 
 
 class UpstreamEventStream(ChunkStream):

@@ -85,10 +85,14 @@ class SSEDataReader:
             raise UpstreamFailed(TOO_LARGE)
         self._pending = [rest] if rest else []
         self._pending_size = len(rest)
+        take = self._take
         for event in events:
-            data = event_data(event)
+            data = take(event)
             if data is not None:
                 self._ready.append(data)
+
+    _take = staticmethod(event_data)
+    """What is kept of each event: its data."""
 
     def ready(self) -> bool:
         """Whether the next event's data is already read (no waiting for the network)."""
@@ -98,3 +102,16 @@ class SSEDataReader:
         """Read whatever is left of the byte stream."""
         async for _ in self._pieces:
             pass
+
+
+def whole_event(event: bytes) -> bytes | None:
+    """An event as the provider sent it (line ends normalised), blank line included."""
+    return event + b"\n\n" if event else None
+
+
+class SSEEventReader(SSEDataReader):
+    """Whole events, `event:` line and all, for a stream passed on as it came (with the
+    same bounds as the data reader)."""
+
+    __slots__ = ()
+    _take = staticmethod(whole_event)

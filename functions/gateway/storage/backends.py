@@ -7,23 +7,23 @@ from pathlib import Path
 
 from gateway.errors import ConfigurationError
 from gateway.storage.counters import CounterStore
-from gateway.storage.store import Store
+from gateway.storage.store import OwnerBounds, Store
 
 _TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
 
 
-def open_store(url: str, variable: str) -> Store:
-    """The store `url` (the setting `variable`) names; raises `ConfigurationError` (at
-    start), naming `variable`, for anything else."""
+def open_store(url: str, variable: str, bounds: OwnerBounds) -> Store:
+    """The store `url` (the setting `variable`) names, keeping at most `bounds` for each
+    owner; raises `ConfigurationError` (at start), naming `variable`, for anything else."""
     scheme, separator, location = url.partition("://")
     if not url or (scheme == "sqlite" and separator and location.startswith("/")):
         from gateway.storage.sqlite import DEFAULT_PATH, SqliteStore
 
-        return SqliteStore(Path(location) if url else DEFAULT_PATH)
+        return SqliteStore(Path(location) if url else DEFAULT_PATH, bounds=bounds)
     if scheme == "memory" and separator and not location:
         from gateway.storage.memory import MemoryStore
 
-        return MemoryStore()
+        return MemoryStore(bounds=bounds)
     if scheme == "dynamodb" and separator and _TABLE_NAME.fullmatch(location):
         from gateway.storage.dynamodb import DynamoDbStore
 

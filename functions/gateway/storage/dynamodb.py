@@ -6,8 +6,9 @@ DynamoDB, and the client is built at start: during the init phase, so under Snap
 is in the snapshot. Calls run on threads (boto3 blocks) with short timeouts and one retry:
 a slow store must not hold a request up for long.
 
-The table: partition key `key` (binary), `data` (binary), `stored_at` (number) and
-`expires_at` (number, the table's TTL attribute). DynamoDB deletes expired items within
+The table: partition key `key` (binary), `data` (binary), `owner` (binary: the keyed
+digest of the tenant that stored it), `stored_at` (number) and `expires_at` (number, the
+table's TTL attribute). DynamoDB deletes expired items within
 days, not at once, so a read checks `expires_at` itself.
 """
 
@@ -56,9 +57,10 @@ class DynamoDbStore:
             raise StoreError("DynamoDB get_item: an item of the wrong shape") from None
         return entry if expires_at > time.time() else None
 
-    async def put(self, key: bytes, entry: StoredEntry, ttl_seconds: int) -> None:
+    async def put(self, key: bytes, entry: StoredEntry, ttl_seconds: int, owner: bytes) -> None:
         item = {
             "key": {"B": key},
+            "owner": {"B": owner},
             "data": {"B": entry.data},
             "stored_at": {"N": repr(entry.stored_at)},
             "expires_at": {"N": str(int(entry.stored_at) + ttl_seconds)},
