@@ -8,8 +8,8 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import anthropic
 import httpx
@@ -20,16 +20,19 @@ from gateway.config import Settings
 from gateway.doors.chat import CHAT_COMPLETIONS
 from gateway.limits.estimate import input_token_bound
 from gateway.limits.windows import day_of
+from tests.support import anthropic_standin as standin
 from tests.support import fake_upstream as fake
+from tests.support.anthropic_standin import AnthropicStandIn
 from tests.support.fake_upstream import FakeUpstream
-from tests.support.gateway import OTHER_TENANT_KEY, TENANT_KEY, gateway_env
-from tests.support.servers import serve
+from tests.support.gateway import OTHER_TENANT_KEY, PROVIDER_KEY, TENANT_KEY, gateway_env
+from tests.support.servers import serve, serve_app
 
 START = 1_750_000_000 // 60 * 60 + 30.0
 """Thirty seconds into a minute (and into 2025-06-15, UTC)."""
 PRICE = {"input": 2, "output": 10, "cache_read": 0.5, "cache_write": 2.5}
 """Dollars per million tokens: picodollars per token x 10^-6."""
 MAX_TOKENS = 10
+T = TypeVar("T")
 
 
 class Clock:
@@ -40,12 +43,31 @@ class Clock:
         return self.now
 
 
+@pytest.fixture(scope="module")
+def anthropic_api() -> Iterator[AnthropicStandIn]:
+    stand_in = AnthropicStandIn(PROVIDER_KEY)
+    with serve_app(stand_in.app) as url:
+        stand_in.url = url  # type: ignore[attr-defined]
+        yield stand_in
+
+
+@pytest.fixture
+def claude(anthropic_api: AnthropicStandIn) -> AnthropicStandIn:
+    """The stand-in, fresh for the test, behind the `claude` route."""
+    anthropic_api.reset()
+    return anthropic_api
+
+
 @contextlib.contextmanager
 def gateway(
-    upstream: FakeUpstream, acme: dict[str, Any], **env: str
+    upstream: FakeUpstream,
+    acme: dict[str, Any],
+    anthropic_api: AnthropicStandIn | None = None,
+    **env: str,
 ) -> Iterator[tuple[str, Clock]]:
     """`acme` (these options; every route) and `globex` (unlimited, `echo` and `priced`)
-    on a memory store."""
+    on a memory store; with `anthropic_api`, a priced `claude` route passed through
+    natively to it."""
     clock = Clock()
     tenants = {
         "acme": {"keys": [TENANT_KEY], **acme},
@@ -61,6 +83,14 @@ def gateway(
             "max_output_tokens": 100,
         },
     }
+    if anthropic_api is not None:
+        models["claude"] = {
+            "model": "anthropic/claude-test-4",
+            "api_base": anthropic_api.url,  # type: ignore[attr-defined]
+            "api_key_env": "FAKE_PROVIDER_KEY",
+            "price": PRICE,
+            "max_output_tokens": 100,
+        }
     settings = Settings.from_env(
         gateway_env(
             upstream.url,
@@ -418,3 +448,154 @@ def test_a_tenants_limits_never_touch_another_and_an_admin_key_sees_every_tenant
         ("globex", 3),
     ]
     assert [("tenant" in row, row["requests"]) for row in globex_own] == [(False, 3)]
+
+
+# The Messages door passed through to an `anthropic/...` route: the same admission and
+# settlement, from the usage in Anthropic's own events and bodies.
+
+NATIVE = {
+    "model": "claude",
+    "max_tokens": MAX_TOKENS,
+    "messages": [{"role": "user", "content": "hi"}],
+}
+STANDIN_COST = picodollars(standin.INPUT_TOKENS, standin.OUTPUT_TOKENS)
+"""What the stand-in's default answer costs, from the usage it reports."""
+
+
+def anthropic_client(url: str, sent: list[httpx.Request] | None = None) -> anthropic.Anthropic:
+    hooks = {"request": [sent.append]} if sent is not None else {}
+    return anthropic.Anthropic(
+        base_url=url,
+        api_key=TENANT_KEY,
+        http_client=anthropic.DefaultHttpxClient(event_hooks=hooks),
+    )
+
+
+def native_reservation(payload: dict[str, Any]) -> int:
+    """What the gateway reserves for `payload` as sent, in picodollars: its input bound at
+    the dearest input price (cache writes, 2.5) and its `max_tokens` at the output's."""
+    return input_token_bound(payload) * 2_500_000 + payload["max_tokens"] * 10_000_000
+
+
+def eventually(read: Callable[[], T], done: Callable[[T], bool]) -> T:
+    """`read()` once `done` with it (settling a stream the client left ends after it)."""
+    deadline = time.monotonic() + 5
+    while not done(value := read()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return value
+
+
+def test_a_budget_that_fits_n_native_requests_admits_n_then_the_anthropic_sdk_raises_once(
+    upstream: FakeUpstream, claude: AnthropicStandIn
+) -> None:
+    """Each request settles to the stand-in's reported usage, so a budget of two answers
+    and one more reservation admits exactly three."""
+    budget = (2 * STANDIN_COST + native_reservation(NATIVE)) / 10**12
+    sent: list[httpx.Request] = []
+    acme = {"limits": {"budget": {"usd": budget, "period": "day"}}}
+    with gateway(upstream, acme, claude) as (url, _):
+        client = anthropic_client(url, sent)
+        answers = [client.messages.create(**NATIVE) for _ in range(3)]
+        with pytest.raises(anthropic.BadRequestError) as raised:
+            client.messages.create(**NATIVE)
+
+    assert [json.loads(request.content) for request in sent] == [NATIVE] * 4
+    assert [answer.usage.output_tokens for answer in answers] == [standin.OUTPUT_TOKENS] * 3
+    assert raised.value.body["error"]["message"].startswith(  # type: ignore[index]
+        "You have reached your specified API usage limits"
+    )
+    assert raised.value.response.headers["x-should-retry"] == "false"
+    assert len(sent) == 4  # no retries
+    assert len(claude.received) == 3
+
+
+def test_native_answers_carry_anthropics_allowance_headers_and_are_reported_at_the_providers_usage(
+    upstream: FakeUpstream, claude: AnthropicStandIn
+) -> None:
+    """Streamed and not, a prompt-cache write then a read: each priced by its kind."""
+    cached = {
+        **NATIVE,
+        "system": [{"type": "text", "text": "Stable.", "cache_control": {"type": "ephemeral"}}],
+    }
+    acme = {"limits": {"requests_per_minute": 10, "tokens_per_minute": 100_000}}
+    with gateway(upstream, acme, claude) as (url, _):
+        client = anthropic_client(url)
+        plain = client.messages.with_raw_response.create(**NATIVE)
+        written = client.messages.with_raw_response.create(**cached)
+        with client.messages.with_streaming_response.create(**cached, stream=True) as read:
+            read_events = read.read()
+        rows = usage_report(url)
+
+    assert [r.headers["anthropic-ratelimit-requests-remaining"] for r in (plain, written)] == [
+        "9",
+        "8",
+    ]
+    assert read.headers["anthropic-ratelimit-requests-remaining"] == "7"
+    assert read.headers["anthropic-ratelimit-tokens-limit"] == "100000"
+    assert read.headers["content-type"].startswith("text/event-stream")
+    assert b"event: message_stop" in read_events
+    assert "x-ratelimit-limit-requests" not in plain.headers
+    cache = standin.CACHED_PREFIX_TOKENS
+    assert rows == [
+        {
+            "date": "2025-06-15",
+            "model": "claude",
+            "requests": 3,
+            "input_tokens": 3 * standin.INPUT_TOKENS,
+            "output_tokens": 3 * standin.OUTPUT_TOKENS,
+            "cache_read_tokens": cache,
+            "cache_write_tokens": cache,
+            "cost_usd": (3 * STANDIN_COST + picodollars(0, 0, read=cache, write=cache)) / 10**12,
+        }
+    ]
+
+
+def test_a_native_call_the_provider_refuses_is_released(
+    upstream: FakeUpstream, claude: AnthropicStandIn
+) -> None:
+    """A budget that fits one reservation, and one open request: the refused call gives
+    both back, so the next is admitted."""
+    claude.fail = (400, "invalid_request_error", "messages: at least one message is required")
+    acme = {
+        "limits": {
+            "concurrent_requests": 1,
+            "budget": {"usd": native_reservation(NATIVE) / 10**12, "period": "day"},
+        }
+    }
+    with gateway(upstream, acme, claude) as (url, _):
+        client = anthropic_client(url)
+        with pytest.raises(anthropic.BadRequestError):
+            client.messages.create(**NATIVE)
+        answer = client.messages.create(**NATIVE)
+        [row] = usage_report(url)
+
+    assert answer.usage.input_tokens == standin.INPUT_TOKENS
+    assert (row["requests"], row["cost_usd"]) == (2, STANDIN_COST / 10**12)
+
+
+def test_a_client_that_leaves_a_native_stream_is_charged_the_providers_input_count(
+    upstream: FakeUpstream, claude: AnthropicStandIn
+) -> None:
+    """`message_start` reported the input (and 1 output token) before the client left;
+    nothing more was generated."""
+    claude.hold = True
+    acme = {"limits": {"budget": {"usd": 1, "period": "day"}}}
+    with gateway(upstream, acme, claude) as (url, _):
+        with httpx.stream(
+            "POST",
+            f"{url}/v1/messages",
+            json={**NATIVE, "stream": True},
+            headers={"x-api-key": TENANT_KEY, "anthropic-version": "2023-06-01"},
+        ) as response:
+            received = b""
+            for part in response.iter_bytes():
+                received += part
+                if b"message_start" in received:
+                    break
+        assert claude.last.gone.wait(5)
+        rows = eventually(lambda: usage_report(url), bool)
+
+    assert [(row["input_tokens"], row["output_tokens"]) for row in rows] == [
+        (standin.INPUT_TOKENS, 1)
+    ]
+    assert rows[0]["cost_usd"] == picodollars(standin.INPUT_TOKENS, 1) / 10**12
