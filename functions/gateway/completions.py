@@ -31,10 +31,18 @@ from gateway.errors import (
     UpstreamTimeout,
 )
 from gateway.event_stream import EventStreamResponse, StreamLimits, StreamOutcome
-from gateway.observability import log_left_out, log_request, log_store_failure
+from gateway.limits.admission import Limiter, Reservation
+from gateway.limits.meter import Metered, Relayed
+from gateway.observability import (
+    log_left_out,
+    log_request,
+    log_store_failure,
+    log_usage_store_failure,
+)
 from gateway.params import EMBEDDING_PARAMS, ProviderParams, check_allowances, split_params
 from gateway.providers import Providers
 from gateway.providers.base import NativeUpstreamRequest, UpstreamRequest
+from gateway.storage.backends import open_counters
 
 if TYPE_CHECKING:  # imported when the first embeddings request arrives (cold start)
     from gateway.core.embeddings import Embeddings
@@ -49,6 +57,9 @@ class CompletionService:
         self._settings = settings
         self._providers = providers
         self._cache = ResponseCache(settings, log_store_failure, clock)
+        self.limiter = Limiter(
+            settings, open_counters(settings.usage_url), log_usage_store_failure, clock
+        )
 
     def models_for(self, tenant: TenantConfig) -> list[str]:
         return [name for name in self._settings.models if tenant.may_use(name)]
@@ -86,10 +97,22 @@ class CompletionService:
             self._settings, tenant, route, door.name, door.id_prefix, chat, request.scope
         )
         request.state.context = context  # for the error log, should anything fail now
+        # Every answer, whatever path serves it, is admitted here and settled where it
+        # ends (`_end_stream`, `_collect`); a call that fails before it is released.
+        reservation = await self.limiter.admit(tenant, route, chat.body, door.limit_headers)
         cache = self._cache.ticket(route, tenant, chat.body, request.headers.get("cache-control"))
-        served_by, chunks = await self._answer(request, context, provider_params, cache)
+        try:
+            served_by, opened = await self._answer(request, context, provider_params, cache)
+        except BaseException:
+            await reservation.release()
+            raise
+        chunks = Metered(opened)
         reply = Reply(context.request_id, context.created, served_by.name)
-        headers = context.headers() if cache is None else context.headers() | cache.headers()
+        headers = context.headers() | door.limit_headers(
+            reservation.allowances, reservation.admitted_at
+        )
+        if cache is not None:
+            headers |= cache.headers()
         report = None if cache is None else cache.report
         if chat.stream:
             return EventStreamResponse(
@@ -97,10 +120,10 @@ class CompletionService:
                 door.stream_format(reply, chat),
                 self._limits(context),
                 headers,
-                on_complete=partial(_log_stream, context, served_by, report),
+                on_complete=partial(_end_stream, context, served_by, report, reservation, chunks),
                 keep=keep_body,
             )
-        builder = await self._collect(request, context, served_by, chunks, report)
+        builder = await self._collect(request, context, served_by, chunks, report, reservation)
         if builder is None:
             return Response(status_code=499)  # nobody is left to read it
         body = door.render(builder, reply, chat)
@@ -164,20 +187,25 @@ class CompletionService:
         request: Request,
         context: RequestContext,
         served_by: ModelRoute,
-        chunks: ChunkStream,
+        chunks: Metered,
         cache: CacheReport | None,
+        reservation: Reservation,
     ) -> CompletionBuilder | None:
-        """The whole answer, collected and logged; None when the client left first."""
+        """The whole answer, collected, settled and logged; None when the client left
+        first."""
         loop = asyncio.get_running_loop()
+        hit = cache is not None and cache.status == "hit"
         try:
             builder = await unless_disconnected(
                 collect(chunks, self._settings.idle_timeout_seconds, context.deadline),
                 request.receive,
             )
         except GatewayError as error:
+            await reservation.settle(served_by, chunks.usage, chunks.generated, hit)
             # The provider had started generating: another attempt would bill it again.
             raise _final(error, always=True) from None
         except ClientDisconnected:
+            settled = await reservation.settle(served_by, chunks.usage, chunks.generated, hit)
             log_request(
                 context,
                 served_by,
@@ -185,10 +213,18 @@ class CompletionService:
                 ended_at=loop.time(),
                 disconnected=True,
                 cache=cache,
+                settled=settled,
             )
             return None
+        settled = await reservation.settle(served_by, builder.usage, chunks.generated, hit)
         log_request(
-            context, served_by, status=200, ended_at=loop.time(), usage=builder.usage, cache=cache
+            context,
+            served_by,
+            status=200,
+            ended_at=loop.time(),
+            usage=builder.usage,
+            cache=cache,
+            settled=settled,
         )
         return builder
 
@@ -302,20 +338,35 @@ class CompletionService:
             self._settings, tenant, route, door.name, door.id_prefix, native, request.scope
         )
         request.state.context = context
+        reservation = await self.limiter.admit(
+            tenant,
+            route,
+            native.body,
+            door.limit_headers,
+            partial(passthrough.estimate_input_tokens, native.body),
+        )
+        headers = context.headers() | door.limit_headers(
+            reservation.allowances, reservation.admitted_at
+        )
         speaks = partial(_speaks, passthrough.protocol)
         provider = self._providers.native(passthrough.protocol)
         if native.stream:
-            served_by, events = await self._open(
-                context,
-                lambda r: provider.stream(self._native_upstream(r, native, context)),
-                speaks,
-            )
+            try:
+                served_by, events = await self._open(
+                    context,
+                    lambda r: provider.stream(self._native_upstream(r, native, context)),
+                    speaks,
+                )
+            except BaseException:
+                await reservation.release()
+                raise
+            relayed = passthrough.stream_format()
             return EventStreamResponse(
                 events,
-                passthrough.stream_format(),
+                relayed,
                 self._limits(context),
-                context.headers(),
-                on_complete=partial(_log_stream, context, served_by, None),
+                headers,
+                on_complete=partial(_end_stream, context, served_by, None, reservation, relayed),
             )
         loop = asyncio.get_running_loop()
         answering = self._open(
@@ -323,12 +374,21 @@ class CompletionService:
         )
         try:
             served_by, answer = await unless_disconnected(answering, request.receive)
+            usage = passthrough.usage(answer)
         except ClientDisconnected:
-            log_request(context, status=499, ended_at=loop.time(), disconnected=True)
+            settled = await reservation.settle(route, None, 0, cache_hit=False)
+            log_request(
+                context, status=499, ended_at=loop.time(), disconnected=True, settled=settled
+            )
             return Response(status_code=499)
-        usage = passthrough.usage(answer)
-        log_request(context, served_by, status=200, ended_at=loop.time(), usage=usage)
-        return Response(answer, media_type="application/json", headers=context.headers())
+        except BaseException:
+            await reservation.release()
+            raise
+        settled = await reservation.settle(served_by, usage, 0, cache_hit=False)
+        log_request(
+            context, served_by, status=200, ended_at=loop.time(), usage=usage, settled=settled
+        )
+        return Response(answer, media_type="application/json", headers=headers)
 
     def _native_upstream(
         self, route: ModelRoute, native: NativeRequest, context: RequestContext
@@ -369,12 +429,19 @@ def _speaks(protocol: NativeProtocol, route: ModelRoute) -> bool:
     return route.native_protocol == protocol
 
 
-def _log_stream(
+async def _end_stream(
     context: RequestContext,
     served_by: ModelRoute,
     cache: CacheReport | None,
+    reservation: Reservation,
+    relayed: Relayed,
     outcome: StreamOutcome,
 ) -> None:
+    """Settle the stream (before its last byte: on Lambda nothing runs after it), then log."""
+    hit = cache is not None and cache.status == "hit"
+    settled = await reservation.settle(
+        served_by, relayed.usage, relayed.generated, hit, relayed.usage_complete
+    )
     log_request(
         context,
         served_by,
@@ -386,4 +453,5 @@ def _log_stream(
         usage=outcome.usage,
         disconnected=outcome.disconnected,
         cache=cache,
+        settled=settled,
     )

@@ -16,6 +16,8 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from gateway.errors import ConfigurationError
+from gateway.limits.prices import Price, parse_price
+from gateway.limits.rules import Limits, parse_limits
 from gateway.storage.store import OwnerBounds
 
 ProviderKind = Literal["openai-compatible", "litellm", "echo"]
@@ -78,6 +80,11 @@ class ModelRoute:
     """Another route to try when this one fails before the first byte."""
     cache_ttl_seconds: int | None = None
     """How long this route's answers are cached; None: `Settings.cache_ttl_seconds`."""
+    price: Price | None = None
+    """What its tokens cost; None: LiteLLM's price list (`gateway.limits.prices`)."""
+    max_output_tokens: int | None = None
+    """The most a request without `max_tokens` may generate, for reservations; None: the
+    price list's figure for the model."""
     allow: Allowances = Allowances()
 
     @property
@@ -106,6 +113,19 @@ class TenantConfig:
     allowed_models: frozenset[str] | None = None
     cache: bool = True
     """False: this tenant's requests are never answered from or stored in the cache."""
+    limits: Limits | None = None
+    """What the tenant may use in all (`gateway.limits`); None: no limit."""
+    model_limits: Mapping[str, Limits] = field(default_factory=lambda: MappingProxyType({}))
+    """Limits of its own per public model name, on top of `limits`."""
+    refuse_without_store: bool = False
+    """Whether a request is refused when the usage store cannot be reached (else
+    admitted with a warning); by default, for tenants with a budget."""
+    usage_admin: bool = False
+    """Whether `GET /v1/usage` shows this key every tenant's usage."""
+
+    @property
+    def limited(self) -> bool:
+        return self.limits is not None or bool(self.model_limits)
 
     def may_use(self, model: str) -> bool:
         return self.allowed_models is None or model in self.allowed_models
@@ -150,6 +170,9 @@ class Settings:
     cache_url: str = ""
     """Where cached answers are kept (`gateway.storage.backends`); empty: a temp-dir file."""
     responses_store_url: str | None = ""
+    usage_url: str = ""
+    """Where usage counters and the usage ledger are kept (the cache's URL syntax);
+    empty: a SQLite file in the temp directory, exact within one execution environment."""
     """Where Responses API responses are kept, in the cache's URL syntax; None: nowhere."""
 
     @classmethod
@@ -167,6 +190,7 @@ class Settings:
                 env.get("GATEWAY_CACHE_TTL_SECONDS") or 0, "GATEWAY_CACHE_TTL_SECONDS"
             ),
             cache_url=env.get("GATEWAY_CACHE_URL", "").strip(),
+            usage_url=env.get("GATEWAY_USAGE_URL", "").strip(),
             responses_store_url=_store_url(env.get("GATEWAY_RESPONSES_STORE_URL", "")),
             **{limit.name: _read_limit(env, limit) for limit in LIMITS},
         )
@@ -311,7 +335,9 @@ def _parse_key(raw: object, tenant_id: str) -> bytes:
 
 def parse_tenants(text: str) -> tuple[TenantConfig, ...]:
     """Parse `{"tenant": ["key" | "sha256:<hex>", ...]}` or
-    `{"tenant": {"keys": [...], "models"?: [...], "cache"?: false}}`. Empty: no tenants."""
+    `{"tenant": {"keys": [...], "models"?: [...], "cache"?: false, "limits"?: {...},
+    "model_limits"?: {"model": {...}}, "if_store_unavailable"?: "refuse" | "admit",
+    "usage_admin"?: true}}`. Empty: no tenants."""
     if not text.strip():
         return ()
     tenants = []
@@ -327,20 +353,58 @@ def parse_tenants(text: str) -> tuple[TenantConfig, ...]:
             raise ConfigurationError(
                 f"GATEWAY_API_KEYS: tenant {tenant_id!r} models must be a list of names"
             )
-        cache = entry.get("cache", True) if isinstance(entry, dict) else True
-        if not isinstance(cache, bool):
-            raise ConfigurationError(
-                f'GATEWAY_API_KEYS: tenant {tenant_id!r} "cache" must be true or false'
-            )
+        options = entry if isinstance(entry, dict) else {}
+        raw_limits = options.get("limits")
+        limits = None if raw_limits is None else parse_limits(raw_limits, f"tenant {tenant_id!r}")
+        model_limits = _model_limits(options.get("model_limits", {}), tenant_id)
+        budgeted = any(r.budget is not None for r in (limits or Limits(), *model_limits.values()))
+        store_failure = options.get("if_store_unavailable")
         tenants.append(
             TenantConfig(
                 tenant_id=tenant_id,
                 key_digests=tuple(_parse_key(k, tenant_id) for k in keys),
                 allowed_models=None if models is None else frozenset(models),
-                cache=cache,
+                cache=_flag(options.get("cache", True), tenant_id, "cache"),
+                limits=limits,
+                model_limits=model_limits,
+                refuse_without_store=_store_failure(store_failure, tenant_id, budgeted),
+                usage_admin=_flag(options.get("usage_admin", False), tenant_id, "usage_admin"),
             )
         )
     return tuple(tenants)
+
+
+def _flag(value: object, tenant_id: str, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigurationError(
+            f'GATEWAY_API_KEYS: tenant {tenant_id!r} "{name}" must be true or false'
+        )
+    return value
+
+
+def _model_limits(raw: object, tenant_id: str) -> Mapping[str, Limits]:
+    if not isinstance(raw, dict):
+        raise ConfigurationError(
+            f"GATEWAY_API_KEYS: tenant {tenant_id!r} model_limits must map model names to limits"
+        )
+    return MappingProxyType(
+        {
+            model: parse_limits(rules, f"tenant {tenant_id!r} model {model!r}")
+            for model, rules in raw.items()
+        }
+    )
+
+
+def _store_failure(value: object, tenant_id: str, budgeted: bool) -> bool:
+    """`"refuse"` or `"admit"`; absent: refuse for a tenant with a budget."""
+    if value is None:
+        return budgeted
+    if value not in ("refuse", "admit"):
+        raise ConfigurationError(
+            f"GATEWAY_API_KEYS: tenant {tenant_id!r} if_store_unavailable must be "
+            '"refuse" or "admit"'
+        )
+    return value == "refuse"
 
 
 def _tenant_object(entry: object) -> tuple[object, object]:
@@ -384,7 +448,7 @@ def _name_set(names: object, where: str) -> frozenset[str]:
 
 def parse_models(text: str, env: Mapping[str, str]) -> Mapping[str, ModelRoute]:
     """Parse `{"name": {"model": ..., "api_base"?, "api_key_env"?, "provider"?, "fallback"?,
-    "cache_ttl_seconds"?, "allow"?}}`.
+    "cache_ttl_seconds"?, "price"?, "max_output_tokens"?, "allow"?}}`.
 
     Provider keys are read from the variables the routes name, here, once.
     """
@@ -416,6 +480,14 @@ def parse_models(text: str, env: Mapping[str, str]) -> Mapping[str, ModelRoute]:
         if fallback is not None and not isinstance(fallback, str):
             raise ConfigurationError(f"GATEWAY_MODELS: {name!r} fallback must be a model name")
         ttl = entry.get("cache_ttl_seconds")
+        price = entry.get("price")
+        output_limit = entry.get("max_output_tokens")
+        if output_limit is not None and (
+            isinstance(output_limit, bool) or not isinstance(output_limit, int) or output_limit < 1
+        ):
+            raise ConfigurationError(
+                f"GATEWAY_MODELS: {name!r} max_output_tokens must be a whole number above 0"
+            )
         routes[name] = ModelRoute(
             name=name,
             model=model,
@@ -426,6 +498,8 @@ def parse_models(text: str, env: Mapping[str, str]) -> Mapping[str, ModelRoute]:
             cache_ttl_seconds=None
             if ttl is None
             else _ttl(ttl, f"GATEWAY_MODELS: {name!r} cache_ttl_seconds"),
+            price=None if price is None else parse_price(price, name),
+            max_output_tokens=output_limit,
             allow=_allowances(entry.get("allow"), name),
         )
     for route in routes.values():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from functools import partial
 from typing import Annotated, Any
 
@@ -93,6 +94,19 @@ async def health() -> Response:
 async def list_models(tenant: Tenant, service: Service) -> Response:
     models = [_model(name) for name in service.models_for(tenant)]
     return _json({"object": "list", "data": models})
+
+
+@router.get("/v1/usage", openapi_extra={"security": [{"bearer": []}]})
+async def usage(request: Request, tenant: Tenant, service: Service) -> Response:
+    """The calling tenant's usage per day and model; every tenant's for a key whose
+    tenant is `usage_admin`."""
+    from gateway.limits.report import report_days, usage_report
+
+    start, end = report_days(request.query_params, time.time())
+    settings: Settings = request.app.state.settings
+    tenants = [t.tenant_id for t in settings.tenants] if tenant.usage_admin else [tenant.tenant_id]
+    store = service.limiter.store
+    return _json(await usage_report(store, tenants, start, end, tenant.usage_admin))
 
 
 @router.get("/v1/models/{model}", openapi_extra=_path_parameter("model"))

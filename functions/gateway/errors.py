@@ -159,3 +159,38 @@ class InternalError(GatewayError):
 
 class ConfigurationError(Exception):
     """The gateway's environment configuration is invalid; raised at start, not per request."""
+
+
+class LimitExceeded(GatewayError):
+    """A tenant's own limit refused the request before any provider was called."""
+
+    status = 429
+    default_code = "rate_limit_exceeded"
+
+
+class RequestRateExceeded(LimitExceeded):
+    """Requests per minute, or requests open at once."""
+
+    type = "requests"
+
+
+class TokenRateExceeded(LimitExceeded):
+    """Tokens per minute (the request's reservation would pass the limit)."""
+
+    type = "tokens"
+
+
+class BudgetExhausted(LimitExceeded):
+    """The tenant's budget for the period is spent: waiting until the period ends is the
+    only remedy, so no SDK should retry (`x-should-retry: false`)."""
+
+    type = "insufficient_quota"
+    default_code = "insufficient_quota"
+
+
+class UsageStoreUnavailable(GatewayError):
+    """The usage store could not be reached and the tenant's limits may not be skipped."""
+
+    status = 503
+    type = "api_error"
+    default_code = "usage_store_unavailable"

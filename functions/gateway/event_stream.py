@@ -90,12 +90,13 @@ class EventStreamResponse(Response):
         framer: EventFormat[ItemT],
         limits: StreamLimits,
         headers: dict[str, str],
-        on_complete: Callable[[StreamOutcome], None],
+        on_complete: Callable[[StreamOutcome], Awaitable[None]],
         keep: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
     ) -> None:
         """`chunks` are what the provider sends (chunks, or a native protocol's events),
         `framer` the door's format for them; `keep`, if given, gets the format's final body
-        before the last byte."""
+        before the last byte; `on_complete` the outcome, awaited before it (settlement, the
+        request log)."""
         self.status_code = 200
         self.background = None
         self.init_headers({**headers, "cache-control": "no-cache", "x-accel-buffering": "no"})
@@ -127,7 +128,7 @@ class _StreamRun(Generic[ItemT]):
         framer: EventFormat[ItemT],
         limits: StreamLimits,
         keep: Callable[[dict[str, Any]], Awaitable[None]] | None,
-        on_complete: Callable[[StreamOutcome], None],
+        on_complete: Callable[[StreamOutcome], Awaitable[None]],
         send: Send,
     ) -> None:
         self._loop = asyncio.get_running_loop()
@@ -167,9 +168,9 @@ class _StreamRun(Generic[ItemT]):
             if self._keepalive_task is not None:
                 self._keepalive_task.cancel()
             await self._chunks.aclose()
-            self._report()  # if the response did not end (a client gone, a shutdown)
+            await self._report()  # if the response did not end (a client gone, a shutdown)
 
-    def _report(self) -> None:
+    async def _report(self) -> None:
         """Hand the outcome (the request's log line and metrics) over, once. Called before
         the response's final message: on Lambda the environment may be frozen as soon as
         the response has ended, so nothing that matters may come after it."""
@@ -177,7 +178,7 @@ class _StreamRun(Generic[ItemT]):
             return
         self._state = _State.REPORTED
         ended_by = self._ended_by
-        self._on_complete(
+        await self._on_complete(
             StreamOutcome(
                 error=ended_by if isinstance(ended_by, GatewayError) else None,
                 disconnected=ended_by is CLIENT_GONE,
@@ -215,7 +216,7 @@ class _StreamRun(Generic[ItemT]):
                 self._state = _State.CLOSING
                 await self._finish_in_time()
                 ending = framer.ending()
-                self._report()
+                await self._report()
                 await self._write(ending, more_body=False)
             except asyncio.CancelledError:
                 if self._state is not _State.INTERRUPTED:
@@ -255,7 +256,7 @@ class _StreamRun(Generic[ItemT]):
         except Exception:  # a bug in a door's error event: still end the body
             log.exception("stream failed while framing its error event")
             event = b""
-        self._report()
+        await self._report()
         with contextlib.suppress(OSError):  # the client left: the outcome is reported
             await self._write(event, more_body=False)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
@@ -23,6 +23,9 @@ from gateway.context import RequestContext
 from gateway.core.chunks import Usage, UsageCount
 from gateway.core.usage import total_tokens
 from gateway.errors import GatewayError
+
+if TYPE_CHECKING:
+    from gateway.limits.admission import Settled
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or "llm-gateway"
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "LLMGateway"
@@ -46,6 +49,17 @@ def log_left_out(door: str, names: Iterable[str]) -> None:
     logger.info("fields left out", extra={"door": door, "left_out": bounded_names(names)})
 
 
+def log_usage_store_failure(operation: str, error: Exception) -> None:
+    """The usage store failed: a warning and a metric; the tenant's `if_store_unavailable`
+    decides whether its request goes on."""
+    logger.warning(
+        "usage store unavailable",
+        extra={"operation": operation, "error_type": type(error).__name__, "error": str(error)},
+    )
+    if METRICS_ENABLED:  # flushed with the request's own record
+        metrics.add_metric(name="UsageStoreErrors", unit=MetricUnit.Count, value=1)
+
+
 def log_store_failure(operation: StoreOperation, error: Exception) -> None:
     """A response-cache store failed (the request goes on): a warning, when it happens."""
     logger.warning(
@@ -66,11 +80,13 @@ def log_request(
     usage: Usage | None = None,
     disconnected: bool = False,
     cache: CacheReport | None = None,
+    settled: Settled | None = None,
 ) -> None:
     """`served_by` is the route that answered (a fallback, perhaps), once one has;
     `usage`'s four counts (`core.chunks.Usage`) are logged under their own names, and
     counted as metrics unless the answer came from the response cache; `cache` is None
-    unless the route caches."""
+    unless the route caches; `settled` is what the request cost (`cost_usd`, absent for
+    a route without a price), with the usage charged when it was estimated."""
     global _cold_start
     stream = context.stream if context is not None else False
     fields: dict[str, Any] = {"status": status, "stream": stream, "chunks": chunks}
@@ -97,8 +113,14 @@ def log_request(
         fields["error_code"] = error.code
     if disconnected:
         fields["client_disconnected"] = True
+    if settled is not None and settled.estimated:
+        usage = settled.usage
+        fields["usage_estimated"] = True
     if usage is not None:
         fields.update(usage)
+    cost = None if settled is None else settled.cost_usd
+    if cost is not None:
+        fields["cost_usd"] = cost
     if cache is not None:
         fields["cache"] = cache.status
         if cache.errors:
@@ -110,7 +132,7 @@ def log_request(
     logger.info(event, extra=fields)
 
     if METRICS_ENABLED:
-        _emit_metrics(error, ttft_ms, duration_ms if stream else None, cache, usage)
+        _emit_metrics(error, ttft_ms, duration_ms if stream else None, cache, usage, cost)
     _cold_start = False
 
 
@@ -129,8 +151,11 @@ def _emit_metrics(
     stream_ms: float | None,
     cache: CacheReport | None,
     usage: Usage | None,
+    cost_usd: float | None,
 ) -> None:
     metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
+    if cost_usd:
+        metrics.add_metric(name="SpendUSD", unit=MetricUnit.NoUnit, value=cost_usd)
     if cache is not None:
         _add_cache_metrics(cache, usage)
     if usage is not None and (cache is None or cache.status != "hit"):

@@ -89,5 +89,6 @@ def test_the_default_store_is_a_private_file_in_the_temp_directory(
         "miss",
         "hit",
     )
-    [file] = tmp_path.glob("*.sqlite3")
-    assert file.stat().st_mode & 0o777 == 0o600
+    # Beside it, the usage store's default file (`GATEWAY_USAGE_URL`), private too.
+    files = {file.name: file.stat().st_mode & 0o777 for file in tmp_path.glob("*.sqlite3")}
+    assert files == {"llm-gateway-cache.sqlite3": 0o600, "llm-gateway-usage.sqlite3": 0o600}

@@ -36,21 +36,25 @@ def _role_statements() -> list[dict[str, Any]]:
     return statements
 
 
+def _on_table(name: str) -> list[dict[str, Any]]:
+    return [s for s in _role_statements() if s["Resource"] == {"Fn::GetAtt": [name, "Arn"]}]
+
+
 def test_the_role_may_only_get_and_put_items_of_that_table() -> None:
-    on_table = [
-        s
-        for s in _role_statements()
-        if s["Resource"] == {"Fn::GetAtt": ["ResponseCacheTable", "Arn"]}
-    ]
+    """And, beside it, only update and query the usage table (`test_limits_template`)."""
+    on_table = _on_table("ResponseCacheTable")
     dynamodb = [
         s
         for s in _role_statements()
         if any(str(action).startswith("dynamodb:") for action in s["Action"])
     ]
 
-    assert on_table == dynamodb
+    assert on_table + _on_table("UsageTable") == dynamodb
     assert [sorted(s["Action"]) for s in on_table] == [["dynamodb:GetItem", "dynamodb:PutItem"]]
-    assert all(s["Effect"] == "Allow" for s in on_table)
+    assert [sorted(s["Action"]) for s in _on_table("UsageTable")] == [
+        ["dynamodb:Query", "dynamodb:UpdateItem"]
+    ]
+    assert all(s["Effect"] == "Allow" for s in dynamodb)
 
 
 def test_the_function_gets_the_ttl_and_the_table_url() -> None:

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import boto3
-from moto.server import ThreadedMotoServer
+from moto.server import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,  # type: ignore[attr-defined]
+    ThreadedMotoServer,
+    create_backend_app,
+)
+from werkzeug.serving import make_server
 
 from tests.support.template import load_template
 
@@ -24,10 +32,33 @@ def aws_env(endpoint: str) -> dict[str, str]:
     }
 
 
+class SerialMotoServer(ThreadedMotoServer):
+    """Moto's server answering one request at a time. Moto applies concurrent conditional
+    updates of one item without DynamoDB's per-item atomicity (two may both pass their
+    condition); one at a time, each is atomic, as DynamoDB's are."""
+
+    def _server_entry(self) -> None:
+        app = DomainDispatcherApplication(create_backend_app)
+        lock = threading.Lock()
+
+        def serial(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+            with lock:
+                return list(app(environ, start_response))
+
+        self._server = make_server(
+            self._ip_address, self._port, serial, True, request_handler=MotoRequestHandler
+        )
+        self._server_ready_event.set()
+        self._server.serve_forever()
+
+
 @contextlib.contextmanager
-def dynamodb_server() -> Iterator[str]:
-    """Yields the emulator's endpoint URL while it runs."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+def dynamodb_server(serial: bool = False) -> Iterator[str]:
+    """Yields the emulator's endpoint URL while it runs; `serial`: one request at a time
+    (`SerialMotoServer`)."""
+    server = (SerialMotoServer if serial else ThreadedMotoServer)(
+        ip_address="127.0.0.1", port=0, verbose=False
+    )
     server.start()
     host, port = server.get_host_and_port()
     try:
@@ -60,4 +91,22 @@ def create_cache_table(endpoint: str | None, name: str) -> None:
             "Enabled": table["TimeToLiveSpecification"]["Enabled"],
             "AttributeName": table["TimeToLiveSpecification"]["AttributeName"],
         },
+    )
+
+
+def create_usage_table(endpoint: str | None, name: str) -> None:
+    """The usage table, as template.yaml defines it."""
+    table = load_template()["Resources"]["UsageTable"]["Properties"]
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    client.create_table(
+        TableName=name,
+        AttributeDefinitions=table["AttributeDefinitions"],
+        KeySchema=table["KeySchema"],
+        BillingMode=table["BillingMode"],
     )

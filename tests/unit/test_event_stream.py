@@ -97,12 +97,16 @@ def start(
     loop = asyncio.get_running_loop()
     client = client or Client()
     outcomes: list[StreamOutcome] = []
+
+    async def report(outcome: StreamOutcome) -> None:
+        outcomes.append(outcome)
+
     response = EventStreamResponse(
         stream,
         ChunkFramer(REPLY, include_usage=False),
         StreamLimits(keepalive, idle, loop.time() + seconds_left),
         {"x-request-id": REPLY.id},
-        on_complete=outcomes.append,
+        on_complete=report,
     )
     scope = {"type": "http", "method": "POST", "path": "/v1/chat/completions"}
     task = loop.create_task(response(scope, client.receive, client.send))
@@ -395,7 +399,7 @@ def test_work_before_the_last_byte_cannot_outlast_the_deadline() -> None:
             StoringFramer(REPLY, include_usage=False),
             StreamLimits(LONG, LONG, loop.time() + 0.2),
             {},
-            on_complete=lambda outcome: None,
+            on_complete=ignore,
         )
         await asyncio.wait_for(response({"type": "http"}, client.receive, client.send), PATIENCE)
         return client
@@ -403,6 +407,10 @@ def test_work_before_the_last_byte_cannot_outlast_the_deadline() -> None:
     client = run(main)
 
     assert client.raw().endswith(DONE)  # the stream still ends properly
+
+
+async def ignore(outcome: StreamOutcome) -> None:
+    return None
 
 
 @pytest.mark.parametrize("ending", ["done", "provider error"])
@@ -414,7 +422,7 @@ def test_the_outcome_is_logged_before_the_last_byte(ending: str) -> None:
         client = Client()
         ended_when_reported: list[bool] = []
 
-        def report(outcome: StreamOutcome) -> None:
+        async def report(outcome: StreamOutcome) -> None:
             ended_when_reported.append(any(not m.get("more_body", True) for _, m in client.sent))
 
         stream = FedStream(text_chunk("Hi"))

@@ -18,6 +18,8 @@ from starlette.responses import Response
 
 from gateway.core.chunks import Chunk, Usage
 from gateway.core.request import ChatRequest
+from gateway.limits.headers import Allowance, openai_headers
+from gateway.limits.meter import Relayed
 
 if TYPE_CHECKING:
     from gateway.aggregate import CompletionBuilder
@@ -75,6 +77,13 @@ class EventFormat(Protocol[ItemT_contra]):
         ...
 
 
+class NativeFormat(EventFormat[bytes], Relayed, Protocol):
+    """Frames a native protocol's events (bytes) as they came, noting what they relay
+    for settling the stream."""
+
+    __slots__ = ()
+
+
 class StreamFormat(EventFormat[Chunk], Protocol):
     """Frames one stream's chunks as a door's server-sent events."""
 
@@ -114,12 +123,17 @@ class Passthrough(Protocol):
         (`GATEWAY_FORWARD_HEADERS`)."""
         ...
 
-    def stream_format(self) -> EventFormat[bytes]:
+    def stream_format(self) -> NativeFormat:
         """Frames the provider's own events (bytes) for the client."""
         ...
 
     def usage(self, answer: bytes) -> Usage | None:
-        """The usage in a non-streamed answer, for the request log."""
+        """The usage in a non-streamed answer, for settlement and the request log."""
+        ...
+
+    def estimate_input_tokens(self, body: dict[str, Any]) -> int:
+        """About how many tokens the request's input is, for a charge when the provider
+        reported none (the client left first)."""
         ...
 
 
@@ -136,6 +150,10 @@ class FrontDoor(Protocol):
     def error_response(self, error: GatewayError) -> Response:
         """`error` as an HTTP response in this door's error shape (before the first byte)."""
         ...
+
+    def limit_headers(self, allowances: tuple[Allowance, ...], now: float) -> dict[str, str]:
+        """A limited tenant's allowance as headers. Default: OpenAI's `x-ratelimit-*`."""
+        return openai_headers(allowances, now)
 
 
 class Door(FrontDoor, Protocol[RequestT]):

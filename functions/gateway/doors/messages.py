@@ -18,6 +18,7 @@ from gateway.doors.messages_errors import error_response
 from gateway.doors.messages_events import MessageEvents, render_message
 from gateway.doors.messages_native import MESSAGES_PASSTHROUGH
 from gateway.doors.messages_request import estimate_input_tokens, translate
+from gateway.limits.headers import anthropic_headers
 from gateway.schema import parse_chat_request
 
 _PARAM_NAMES = {"stop": "stop_sequences", "user": "metadata.user_id"}
@@ -56,6 +57,7 @@ class MessagesDoor(Door[ChatRequest]):
         return render_message(builder, reply)
 
     error_response = staticmethod(error_response)
+    limit_headers = staticmethod(anthropic_headers)
 
     def count_tokens(self, body: object) -> tuple[str, int]:
         """The model asked for and an estimate of the request's input tokens."""

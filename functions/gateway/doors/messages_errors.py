@@ -3,7 +3,9 @@
 The status stays the gateway's own: Anthropic's SDKs pick their exception class by status
 (and 5xx ones are retried), so a 502 (the provider failed) and a 504 (it did not answer in
 time) keep saying what happened; their types are `api_error` and `timeout_error`, the
-type Anthropic itself uses for a 504.
+type Anthropic itself uses for a 504. A spent budget is what Anthropic answers when an
+organisation's spend limit is reached: 400 `invalid_request_error`, "You have reached
+your specified API usage limits".
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
-from gateway.errors import GatewayError
+from gateway.errors import BudgetExhausted, GatewayError
 
 _TYPES = {
     400: "invalid_request_error",
@@ -30,18 +32,26 @@ _TYPES = {
 }
 
 
-def error_body(error: GatewayError) -> dict[str, Any]:
+def _status_and_type(error: GatewayError) -> tuple[int, str]:
+    if isinstance(error, BudgetExhausted):
+        return 400, "invalid_request_error"
     kind = _TYPES.get(error.status) or (
         "api_error" if error.status >= 500 else "invalid_request_error"
     )
+    return error.status, kind
+
+
+def error_body(error: GatewayError) -> dict[str, Any]:
+    _, kind = _status_and_type(error)
     return {"type": "error", "error": {"type": kind, "message": error.message}}
 
 
 def error_response(error: GatewayError) -> Response:
     """Before the first byte: the body with the error's status and headers (`retry-after`)."""
+    status, _ = _status_and_type(error)
     return Response(
         orjson.dumps(error_body(error)),
-        status_code=error.status,
+        status_code=status,
         media_type="application/json",
         headers=error.headers,
     )

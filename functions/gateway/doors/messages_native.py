@@ -14,6 +14,7 @@ client which sends a new beta keeps working without the feature.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -22,9 +23,10 @@ import orjson
 
 from gateway.config import Allowances, ModelRoute, NativeProtocol
 from gateway.core.chunks import Usage
-from gateway.doors.base import EventFormat, NativeRequest, Passthrough
+from gateway.doors.base import NativeFormat, NativeRequest, Passthrough
 from gateway.doors.messages_errors import error_event
 from gateway.doors.messages_events import PING
+from gateway.doors.messages_request import CHARS_PER_TOKEN, IMAGE_TOKENS, MESSAGE_TOKENS
 from gateway.doors.validate import expect_boolean, expect_object, expect_string
 from gateway.errors import NotAllowed, UpstreamFailed
 from gateway.params import is_transport_field, transport_field_refused
@@ -111,6 +113,27 @@ class MessagesPassthrough(Passthrough):
         counts = message.get("usage")
         return internal_usage(counts) if isinstance(counts, dict) else None
 
+    def estimate_input_tokens(self, body: dict[str, Any]) -> int:
+        """The chat path's estimate (characters / 4, a fixed cost per message and per
+        image or document) over the system prompt, the messages' text, tool calls and
+        results, and the tools; malformed parts count as nothing."""
+        messages = body.get("messages")
+        tokens = MESSAGE_TOKENS * len(messages) if isinstance(messages, list) else 0
+        chars = len(orjson.dumps(body.get("tools"))) if "tools" in body else 0
+        system = body.get("system")
+        blocks = [{"type": "text", "text": system}] if isinstance(system, str) else []
+        blocks += [b for b in system if isinstance(b, dict)] if isinstance(system, list) else []
+        for block in [*blocks, *_content_blocks(messages)]:
+            kind = block.get("type")
+            if kind in ("image", "document"):
+                tokens += IMAGE_TOKENS
+            elif kind == "tool_use":
+                chars += len(orjson.dumps(block.get("input")))
+            for field in ("text", "content"):
+                value = block.get(field)
+                chars += len(value) if isinstance(value, str) else 0
+        return tokens + math.ceil(chars / CHARS_PER_TOKEN)
+
 
 def _check_allowed(request: dict[str, Any], allow: Allowances) -> None:
     """`NotAllowed` for the first thing the route does not allow. Malformed parts are
@@ -184,24 +207,32 @@ def internal_usage(counts: dict[str, Any]) -> Usage:
     }
 
 
-class NativeEvents(EventFormat[bytes]):
+class NativeEvents(NativeFormat):
     """The provider's events, passed on as they came; the usage they report is noted
-    for the request log (only `message_start` and `message_delta` are parsed)."""
+    for settlement and the request log (only `message_start` and `message_delta` are
+    parsed, and the content deltas counted)."""
 
-    __slots__ = ("_counts", "chunks", "usage")
+    __slots__ = ("_counts", "chunks", "generated", "usage", "usage_complete")
 
     keepalive = PING
     error = staticmethod(error_event)
 
     def __init__(self) -> None:
         self.chunks = 0
+        self.generated = 0
         self.usage: Usage | None = None
+        self.usage_complete = False
         self._counts: dict[str, Any] = {}
 
     def frame(self, item: bytes) -> bytes:
         self.chunks += 1
-        if item.startswith((b"event: message_start", b"event: message_delta")):
+        if item.startswith(b"event: content_block_delta"):
+            self.generated += 1
+        elif item.startswith(b"event: message_start"):
             self._note_usage(item)
+        elif item.startswith(b"event: message_delta"):
+            self._note_usage(item)
+            self.usage_complete = self.usage is not None  # its output count is the total
         return item
 
     def _note_usage(self, event: bytes) -> None:
