@@ -32,6 +32,7 @@ from gateway.errors import (
 )
 from gateway.event_stream import EventStreamResponse, StreamLimits, StreamOutcome
 from gateway.limits.admission import Limiter, Reservation
+from gateway.limits.estimate import input_token_bound
 from gateway.limits.meter import Metered, Relayed
 from gateway.observability import (
     log_left_out,
@@ -143,6 +144,18 @@ class CompletionService:
             self._settings, tenant, route, door.name, door.id_prefix, parsed, request.scope
         )
         request.state.context = context
+        # Embeddings generate nothing: the input bounds the tokens (and is what a client
+        # that leaves is charged), and no output is reserved.
+        reservation = await self.limiter.admit(
+            tenant,
+            route,
+            {**parsed.body, "max_tokens": 0},
+            door.limit_headers,
+            partial(input_token_bound, parsed.body),
+        )
+        headers = context.headers() | door.limit_headers(
+            reservation.allowances, reservation.admitted_at
+        )
         loop = asyncio.get_running_loop()
         embedding = self._open(
             context,
@@ -153,11 +166,25 @@ class CompletionService:
         try:
             served_by, answer = await unless_disconnected(embedding, request.receive)
         except ClientDisconnected:
-            log_request(context, status=499, ended_at=loop.time(), disconnected=True)
+            settled = await reservation.settle(route, None, 0, cache_hit=False)
+            log_request(
+                context, status=499, ended_at=loop.time(), disconnected=True, settled=settled
+            )
             return Response(status_code=499)
+        except BaseException:
+            await reservation.release()
+            raise
         body = door.render(answer, parsed, served_by.name)
-        log_request(context, served_by, status=200, ended_at=loop.time(), usage=answer.usage)
-        return Response(body, media_type="application/json", headers=context.headers())
+        settled = await reservation.settle(served_by, answer.usage, 0, cache_hit=False)
+        log_request(
+            context,
+            served_by,
+            status=200,
+            ended_at=loop.time(),
+            usage=answer.usage,
+            settled=settled,
+        )
+        return Response(body, media_type="application/json", headers=headers)
 
     async def _answer(
         self,

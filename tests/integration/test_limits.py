@@ -599,3 +599,26 @@ def test_a_client_that_leaves_a_native_stream_is_charged_the_providers_input_cou
         (standin.INPUT_TOKENS, 1)
     ]
     assert rows[0]["cost_usd"] == picodollars(standin.INPUT_TOKENS, 1) / 10**12
+
+
+def test_the_embeddings_door_counts_against_the_limits(upstream: FakeUpstream) -> None:
+    # GIVEN a tenant with two requests a minute and one dollar a day
+    limits = {"requests_per_minute": 2, "budget": {"usd": 1, "period": "day"}}
+    with gateway(upstream, {"limits": limits}) as (url, _):
+        embed = {"model": "echo", "input": ["one", "two"]}
+        first, second, refused = (
+            httpx.post(
+                f"{url}/v1/embeddings",
+                json=embed,
+                headers={"authorization": f"Bearer {TENANT_KEY}"},
+                timeout=30,
+            )
+            for _ in range(3)
+        )
+        report = usage_report(url)
+    # THEN embeddings are admitted, counted and refused like completions
+    assert [r.status_code for r in (first, second, refused)] == [200, 200, 429]
+    assert [r.headers["x-ratelimit-remaining-requests"] for r in (first, second)] == ["1", "0"]
+    assert refused.json()["error"]["code"] == "rate_limit_exceeded"
+    assert sum(row["requests"] for row in report) == 2
+    assert sum(row["input_tokens"] for row in report) == 2 * first.json()["usage"]["prompt_tokens"]
