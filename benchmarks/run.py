@@ -1116,6 +1116,9 @@ def main(argv: list[str] | None = None) -> None:
         print(NOTES)
     print(format_table(cache_rows(cache_timings, cache_work), CACHE_HEADER))
     print(CACHE_NOTES)
+    # The semantic tier's rows (dev-set quality, lookup time, cold start, size): its own
+    # script, so that this process never loads the embedding table.
+    subprocess.run([sys.executable, str(HERE / "semantic.py")], check=False)
 
 
 if __name__ == "__main__":

@@ -78,6 +78,8 @@ class ModelRoute:
     """Another route to try when this one fails before the first byte."""
     cache_ttl_seconds: int | None = None
     """How long this route's answers are cached; None: `Settings.cache_ttl_seconds`."""
+    semantic_cache: bool = False
+    """Whether a paraphrase may be answered from the cache (`gateway.cache.semantic`)."""
     allow: Allowances = Allowances()
 
     @property
@@ -381,7 +383,7 @@ def _name_set(names: object, where: str) -> frozenset[str]:
 
 def parse_models(text: str, env: Mapping[str, str]) -> Mapping[str, ModelRoute]:
     """Parse `{"name": {"model": ..., "api_base"?, "api_key_env"?, "provider"?, "fallback"?,
-    "cache_ttl_seconds"?, "allow"?}}`.
+    "cache_ttl_seconds"?, "semantic_cache"?, "allow"?}}`.
 
     Provider keys are read from the variables the routes name, here, once.
     """
@@ -413,6 +415,11 @@ def parse_models(text: str, env: Mapping[str, str]) -> Mapping[str, ModelRoute]:
         if fallback is not None and not isinstance(fallback, str):
             raise ConfigurationError(f"GATEWAY_MODELS: {name!r} fallback must be a model name")
         ttl = entry.get("cache_ttl_seconds")
+        semantic = entry.get("semantic_cache", False)
+        if not isinstance(semantic, bool):
+            raise ConfigurationError(
+                f"GATEWAY_MODELS: {name!r} semantic_cache must be true or false"
+            )
         routes[name] = ModelRoute(
             name=name,
             model=model,
@@ -423,6 +430,7 @@ def parse_models(text: str, env: Mapping[str, str]) -> Mapping[str, ModelRoute]:
             cache_ttl_seconds=None
             if ttl is None
             else _ttl(ttl, f"GATEWAY_MODELS: {name!r} cache_ttl_seconds"),
+            semantic_cache=semantic,
             allow=_allowances(entry.get("allow"), name),
         )
     for route in routes.values():
