@@ -23,12 +23,12 @@ from tests.support.servers import serve_process
 @pytest.fixture(scope="module")
 def two_gateways(upstream: FakeUpstream) -> Iterator[tuple[str, str]]:
     with dynamodb_server() as endpoint:
-        create_cache_table(endpoint, "llm-gateway-cache")
+        create_cache_table(endpoint, "llm-gateway-semantic")
         env = gateway_env(upstream.url, GATEWAY_CACHE_TTL_SECONDS="300")
         models = json.loads(env["GATEWAY_MODELS"])
         models["direct"]["semantic_cache"] = True
         env["GATEWAY_MODELS"] = json.dumps(models)
-        env |= aws_env(endpoint) | {"GATEWAY_CACHE_URL": "dynamodb://llm-gateway-cache"} | QUIET
+        env |= aws_env(endpoint) | {"GATEWAY_CACHE_URL": "dynamodb://llm-gateway-semantic"} | QUIET
         with ExitStack() as stack:
             (one, _), (other, _) = (stack.enter_context(serve_process(env)) for _ in range(2))
             yield one, other
