@@ -1263,6 +1263,10 @@ def main(argv: list[str] | None = None) -> None:
     if limits is not None:
         print(format_table(limits_rows(limits), LIMITS_HEADER))
         print(LIMITS_NOTES)
+    if not only:
+        # The semantic tier's rows (dev-set quality, lookup time, cold start, size): its
+        # own script, so that this process never loads the embedding table.
+        subprocess.run([sys.executable, str(HERE / "semantic.py")], check=False)
 
 
 if __name__ == "__main__":

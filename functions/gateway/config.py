@@ -85,6 +85,8 @@ class ModelRoute:
     max_output_tokens: int | None = None
     """The most a request without `max_tokens` may generate, for reservations; None: the
     price list's figure for the model."""
+    semantic_cache: bool = False
+    """Whether a paraphrase may be answered from the cache (`gateway.cache.semantic`)."""
     allow: Allowances = Allowances()
 
     @property
@@ -448,7 +450,7 @@ def _name_set(names: object, where: str) -> frozenset[str]:
 
 def parse_models(text: str, env: Mapping[str, str]) -> Mapping[str, ModelRoute]:
     """Parse `{"name": {"model": ..., "api_base"?, "api_key_env"?, "provider"?, "fallback"?,
-    "cache_ttl_seconds"?, "price"?, "max_output_tokens"?, "allow"?}}`.
+    "cache_ttl_seconds"?, "price"?, "max_output_tokens"?, "semantic_cache"?, "allow"?}}`.
 
     Provider keys are read from the variables the routes name, here, once.
     """
@@ -488,6 +490,11 @@ def parse_models(text: str, env: Mapping[str, str]) -> Mapping[str, ModelRoute]:
             raise ConfigurationError(
                 f"GATEWAY_MODELS: {name!r} max_output_tokens must be a whole number above 0"
             )
+        semantic = entry.get("semantic_cache", False)
+        if not isinstance(semantic, bool):
+            raise ConfigurationError(
+                f"GATEWAY_MODELS: {name!r} semantic_cache must be true or false"
+            )
         routes[name] = ModelRoute(
             name=name,
             model=model,
@@ -500,6 +507,7 @@ def parse_models(text: str, env: Mapping[str, str]) -> Mapping[str, ModelRoute]:
             else _ttl(ttl, f"GATEWAY_MODELS: {name!r} cache_ttl_seconds"),
             price=None if price is None else parse_price(price, name),
             max_output_tokens=output_limit,
+            semantic_cache=semantic,
             allow=_allowances(entry.get("allow"), name),
         )
     for route in routes.values():

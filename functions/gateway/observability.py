@@ -127,6 +127,7 @@ def log_request(
             fields["cache_errors"] = cache.errors
         if cache.too_large:
             fields["cache_too_large"] = True
+        fields.update(_semantic_fields(cache))
     if _cold_start:
         fields["cold_start"] = True
     logger.info(event, extra=fields)
@@ -180,7 +181,36 @@ def _emit_metrics(
             metric.add_dimension(name="ErrorType", value=error.code or "unknown")
 
 
+def _semantic_fields(cache: CacheReport) -> dict[str, object]:
+    """The semantic tier's part of the request log line (nothing when it took no part)."""
+    fields: dict[str, object] = {}
+    if cache.match is not None:
+        fields["cache_match"] = cache.match
+    if cache.similarity is not None:
+        fields["cache_similarity"] = round(cache.similarity, 3)
+    if cache.semantic is not None:
+        fields["semantic"] = cache.semantic
+    if cache.semantic_rejections:
+        fields["semantic_rejections"] = dict(cache.semantic_rejections)
+    if cache.semantic_lookup_ms is not None:
+        fields["semantic_lookup_ms"] = round(cache.semantic_lookup_ms, 2)
+    return fields
+
+
+def _add_semantic_metrics(cache: CacheReport) -> None:
+    if cache.match == "semantic":
+        metrics.add_metric(name="SemanticHits", unit=MetricUnit.Count, value=1)
+    for reason, count in cache.semantic_rejections.items():
+        name = f"SemanticRejections{reason.capitalize()}"
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=count)
+    if cache.semantic_lookup_ms is not None:
+        metrics.add_metric(
+            name="SemanticLookupTime", unit=MetricUnit.Milliseconds, value=cache.semantic_lookup_ms
+        )
+
+
 def _add_cache_metrics(cache: CacheReport, usage: Usage | None) -> None:
+    _add_semantic_metrics(cache)
     if cache.status == "hit":
         metrics.add_metric(name="CacheHits", unit=MetricUnit.Count, value=1)
         if usage is not None:

@@ -90,6 +90,25 @@ RULES: tuple[Rule, ...] = (
         "serves HTTP through FastAPI, not the Powertools event handler. The .py files stay.",
     ),
     Rule(
+        (
+            "numpy",
+            "numpy.libs",
+            "safetensors",
+            "toml",
+            "wordllama/*.py",
+            "wordllama/adapters",
+            "wordllama/algorithms",
+            "wordllama/config",
+            "wordllama/embedding",
+            "wordllama/extract",
+            "wordllama/trainers",
+        ),
+        "WordLlama's Python code and what only it imports (numpy, safetensors, toml): "
+        "the semantic cache tier reads the wheel's two data files (wordllama/weights, "
+        "wordllama/tokenizers) with the standard library and tokenizers, and never "
+        "imports the package (gateway/cache/semantic/embedding.py).",
+    ),
+    Rule(
         ("*/**/tests",),
         "Test suites shipped inside packages (jsonschema, regex, fsspec, referencing, ...): "
         "libraries never import their own tests.",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gateway.cache.entry import CachedAnswer, decode, encode
 from gateway.cache.key import response_cache_key
@@ -24,6 +24,9 @@ from gateway.owner import state_owner
 from gateway.storage.backends import open_store
 from gateway.storage.packed import CorruptData
 from gateway.storage.store import Store, StoredEntry, StoreError
+
+if TYPE_CHECKING:
+    from gateway.cache.semantic.tier import SemanticProbe, SemanticTier
 
 RECORDING_LIMIT_FACTOR = 32
 """A recording is dropped beyond this many times the store's entry limit (uncompressed
@@ -47,6 +50,11 @@ class ResponseCache:
             if caches_anything(settings)
             else None
         )
+        self._semantic: SemanticTier | None = None
+        if self._store is not None and any(r.semantic_cache for r in settings.models.values()):
+            from gateway.cache.semantic.tier import SemanticTier  # loads the table: only if used
+
+            self._semantic = SemanticTier(self._store, settings.hash_key, clock)
 
     def ticket(
         self,
@@ -65,7 +73,14 @@ class ResponseCache:
         if decision.read or decision.write:
             key = response_cache_key(tenant.tenant_id, body, self._settings.hash_key)
             owner = state_owner(tenant.tenant_id, self._settings.hash_key)
-        return CacheTicket(self._store, key, owner, decision, self._on_store_failure, self._clock)
+        ticket = CacheTicket(self._store, key, owner, decision, self._on_store_failure, self._clock)
+        if (
+            self._semantic is not None
+            and route.semantic_cache
+            and (decision.read or decision.write)
+        ):
+            ticket.semantic = self._semantic.probe(tenant.tenant_id, body, ticket.report)
+        return ticket
 
 
 class CacheTicket:
@@ -88,26 +103,54 @@ class CacheTicket:
         self._clock = clock
         self._age: int | None = None
         self.report = CacheReport(decision.status)
+        self.semantic: SemanticProbe | None = None
+        """Set when the route uses the semantic tier (`gateway.cache.semantic`)."""
 
     def headers(self) -> dict[str, str]:
         headers: dict[str, str] = {"x-gateway-cache": self.report.status}
+        if self.report.match is not None:
+            headers["x-gateway-cache-match"] = self.report.match
+        if self.report.similarity is not None:
+            headers["x-gateway-cache-similarity"] = f"{self.report.similarity:.3f}"
         if self._age is not None:
             headers["age"] = str(self._age)
         return headers
 
     async def lookup(self) -> CachedAnswer | None:
-        """The stored answer, if the request may have one and one is fresh enough."""
+        """The stored answer, if the request may have one and one is fresh enough: its
+        own (exact), else a verified paraphrase's (semantic)."""
         if not self._decision.read:
             return None
+        answer = await self._read(self._key)
+        if answer is not None:
+            self.report.match = "exact"
+            return answer
+        if self.semantic is None:
+            return None
         try:
-            stored = await self._store.get(self._key)
+            found = await self.semantic.lookup(self._decision.ttl_seconds)
+        except (StoreError, CorruptData) as error:
+            self._failed("read", error)
+            return None
+        if found is None:
+            return None
+        answer_key, similarity = found
+        answer = await self._read(answer_key)
+        if answer is not None:
+            self.report.match = "semantic"
+            self.report.similarity = similarity
+        return answer
+
+    async def _read(self, key: bytes) -> CachedAnswer | None:
+        try:
+            stored = await self._store.get(key)
             if stored is None:
                 return None
             age = max(0.0, self._clock() - stored.stored_at)
             max_age = self._decision.max_age
             if max_age is not None and age > max_age:
                 return None
-            answer = decode(self._key, stored.data)
+            answer = decode(key, stored.data)
         except (StoreError, CorruptData) as error:
             self._failed("read", error)
             return None
@@ -134,6 +177,8 @@ class CacheTicket:
                 self._decision.ttl_seconds,
                 owner=self._owner,
             )
+            if self.semantic is not None:
+                await self.semantic.add(self._key, self._decision.ttl_seconds, self._owner)
         except StoreError as error:
             self._failed("write", error)
 
