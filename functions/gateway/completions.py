@@ -20,7 +20,7 @@ from gateway.cache.service import CacheTicket, Clock, ResponseCache
 from gateway.cache.streams import ReplayStream
 from gateway.config import ModelRoute, NativeProtocol, Settings, TenantConfig
 from gateway.context import RequestContext
-from gateway.core.chunks import ChunkStream
+from gateway.core.chunks import ChunkStream, Usage
 from gateway.disconnect import ClientDisconnected, unless_disconnected
 from gateway.doors.base import Door, Keep, NativeRequest, Passthrough, Reply, RequestT
 from gateway.errors import (
@@ -156,34 +156,19 @@ class CompletionService:
         headers = context.headers() | door.limit_headers(
             reservation.allowances, reservation.admitted_at
         )
-        loop = asyncio.get_running_loop()
         embedding = self._open(
             context,
             partial(
                 self._embed_route, context=context, params=params, headers=self._forwarded(request)
             ),
         )
-        try:
-            served_by, answer = await unless_disconnected(embedding, request.receive)
-        except ClientDisconnected:
-            settled = await reservation.settle(route, None, 0, cache_hit=False)
-            log_request(
-                context, status=499, ended_at=loop.time(), disconnected=True, settled=settled
-            )
-            return Response(status_code=499)
-        except BaseException:
-            await reservation.release()
-            raise
-        body = door.render(answer, parsed, served_by.name)
-        settled = await reservation.settle(served_by, answer.usage, 0, cache_hit=False)
-        log_request(
-            context,
-            served_by,
-            status=200,
-            ended_at=loop.time(),
-            usage=answer.usage,
-            settled=settled,
+        answered = await self._whole_answer(
+            request, context, reservation, embedding, lambda answer: answer.usage
         )
+        if answered is None:
+            return Response(status_code=499)
+        served_by, answer = answered
+        body = door.render(answer, parsed, served_by.name)
         return Response(body, media_type="application/json", headers=headers)
 
     async def _answer(
@@ -395,19 +380,37 @@ class CompletionService:
                 headers,
                 on_complete=partial(_end_stream, context, served_by, None, reservation, relayed),
             )
-        loop = asyncio.get_running_loop()
         answering = self._open(
             context, lambda r: provider.answer(self._native_upstream(r, native, context)), speaks
         )
+        answered = await self._whole_answer(
+            request, context, reservation, answering, passthrough.usage
+        )
+        if answered is None:
+            return Response(status_code=499)
+        return Response(answered[1], media_type="application/json", headers=headers)
+
+    @staticmethod
+    async def _whole_answer(
+        request: Request,
+        context: RequestContext,
+        reservation: Reservation,
+        answering: Awaitable[tuple[ModelRoute, T]],
+        usage_of: Callable[[T], Usage | None],
+    ) -> tuple[ModelRoute, T] | None:
+        """A non-streamed answer, awaited while watching for the client to leave, then
+        settled and logged; None when the client left (settled as generated so far,
+        logged as 499). A failure releases the reservation."""
+        loop = asyncio.get_running_loop()
         try:
             served_by, answer = await unless_disconnected(answering, request.receive)
-            usage = passthrough.usage(answer)
+            usage = usage_of(answer)
         except ClientDisconnected:
-            settled = await reservation.settle(route, None, 0, cache_hit=False)
+            settled = await reservation.settle(context.route, None, 0, cache_hit=False)
             log_request(
                 context, status=499, ended_at=loop.time(), disconnected=True, settled=settled
             )
-            return Response(status_code=499)
+            return None
         except BaseException:
             await reservation.release()
             raise
@@ -415,7 +418,7 @@ class CompletionService:
         log_request(
             context, served_by, status=200, ended_at=loop.time(), usage=usage, settled=settled
         )
-        return Response(answer, media_type="application/json", headers=headers)
+        return served_by, answer
 
     def _native_upstream(
         self, route: ModelRoute, native: NativeRequest, context: RequestContext
