@@ -67,17 +67,22 @@ def dynamodb_server(serial: bool = False) -> Iterator[str]:
         server.stop()
 
 
-def create_cache_table(endpoint: str | None, name: str) -> None:
-    """The response cache's table, as template.yaml defines it (`endpoint` None: moto's
-    in-process `mock_aws`)."""
-    table = load_template()["Resources"]["ResponseCacheTable"]["Properties"]
-    client = boto3.client(
+def _client(endpoint: str | None) -> Any:
+    """A DynamoDB client of moto's (`endpoint` None: moto's in-process `mock_aws`)."""
+    return boto3.client(
         "dynamodb",
         endpoint_url=endpoint,
         region_name=REGION,
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
+
+
+def create_cache_table(endpoint: str | None, name: str) -> None:
+    """The response cache's table, as template.yaml defines it (`endpoint` None: moto's
+    in-process `mock_aws`)."""
+    table = load_template()["Resources"]["ResponseCacheTable"]["Properties"]
+    client = _client(endpoint)
     client.create_table(
         TableName=name,
         AttributeDefinitions=table["AttributeDefinitions"],
@@ -97,13 +102,7 @@ def create_cache_table(endpoint: str | None, name: str) -> None:
 def create_usage_table(endpoint: str | None, name: str) -> None:
     """The usage table, as template.yaml defines it."""
     table = load_template()["Resources"]["UsageTable"]["Properties"]
-    client = boto3.client(
-        "dynamodb",
-        endpoint_url=endpoint,
-        region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    client = _client(endpoint)
     client.create_table(
         TableName=name,
         AttributeDefinitions=table["AttributeDefinitions"],
