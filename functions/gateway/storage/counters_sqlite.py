@@ -136,7 +136,9 @@ class SqliteCounters:
                 connection = sqlite3.connect(
                     self._path, isolation_level=None, check_same_thread=False
                 )
-                connection.execute("PRAGMA busy_timeout = 2000")
+                # Waits its turn for the write lock rather than fail an admission: one
+                # environment's requests queue here for milliseconds, more under heavy load.
+                connection.execute("PRAGMA busy_timeout = 10000")
                 connection.execute("PRAGMA journal_mode = WAL")
                 connection.execute("PRAGMA synchronous = NORMAL")
                 connection.executescript(_SCHEMA)
