@@ -22,7 +22,15 @@ from gateway.config import ModelRoute, NativeProtocol, Settings, TenantConfig
 from gateway.context import RequestContext
 from gateway.core.chunks import ChunkStream, Usage
 from gateway.disconnect import ClientDisconnected, unless_disconnected
-from gateway.doors.base import Door, Keep, NativeRequest, Passthrough, Reply, RequestT
+from gateway.doors.base import (
+    Door,
+    Keep,
+    KeepNative,
+    NativeRequest,
+    Passthrough,
+    Reply,
+    RequestT,
+)
 from gateway.errors import (
     GatewayError,
     ModelNotFound,
@@ -86,8 +94,8 @@ class CompletionService:
         """Serve `raw_body` through `door`; `keep`, if given, gets the finished response
         body before its last byte (streamed) or before it is sent (not streamed)."""
         passthrough = door.passthrough
-        if passthrough is not None and (route := self._native_route(tenant, passthrough, raw_body)):
-            return await self._pass_through(request, tenant, door, passthrough, route, raw_body)
+        if passthrough is not None and (route := self.native_route(tenant, passthrough, raw_body)):
+            return await self.pass_through(request, tenant, door, passthrough, route, raw_body)
         chat = door.parse(raw_body)
         if chat.left_out:
             log_left_out(door.name, chat.left_out)
@@ -319,7 +327,7 @@ class CompletionService:
             headers=headers,
         )
 
-    def _native_route(
+    def native_route(
         self, tenant: TenantConfig, passthrough: Passthrough, body: object
     ) -> ModelRoute | None:
         """The route, if the request goes to one whose provider speaks the door's protocol
@@ -331,7 +339,7 @@ class CompletionService:
             return None
         return route if route.native_protocol == passthrough.protocol else None
 
-    async def _pass_through(
+    async def pass_through(
         self,
         request: Request,
         tenant: TenantConfig,
@@ -339,10 +347,12 @@ class CompletionService:
         passthrough: Passthrough,
         route: ModelRoute,
         raw_body: object,
+        keep: KeepNative | None = None,
     ) -> Response:
         """Serve a request in its door's protocol, untranslated, by a provider that speaks
-        it; a fallback is tried only if it speaks it too. The response cache is not
-        consulted: it keeps chunks, and a native answer is none."""
+        it (`route`, from `native_route`); a fallback is tried only if it speaks it too.
+        The response cache is not consulted: it keeps chunks, and a native answer is none.
+        `keep`, if given, gets the response object the answer amounts to (see `Keep`)."""
         native = passthrough.check(raw_body, route, request.headers, self._forwarded(request))
         if native.left_out:
             log_left_out(door.name, native.left_out)
@@ -379,6 +389,7 @@ class CompletionService:
                 self._limits(context),
                 headers,
                 on_complete=partial(_end_stream, context, served_by, None, reservation, relayed),
+                keep=keep,
             )
         answering = self._open(
             context, lambda r: provider.answer(self._native_upstream(r, native, context)), speaks
@@ -388,6 +399,8 @@ class CompletionService:
         )
         if answered is None:
             return Response(status_code=499)
+        if keep is not None:
+            await keep(passthrough.answer_object(answered[1]))
         return Response(answered[1], media_type="application/json", headers=headers)
 
     @staticmethod

@@ -21,7 +21,7 @@ from gateway.limits.rules import Limits, parse_limits
 from gateway.storage.store import OwnerBounds
 
 ProviderKind = Literal["openai-compatible", "litellm", "echo"]
-NativeProtocol = Literal["messages"]
+NativeProtocol = Literal["messages", "responses"]
 PROVIDER_KINDS: tuple[ProviderKind, ...] = ("openai-compatible", "litellm", "echo")
 
 ECHO_MODEL = "echo"
@@ -48,9 +48,21 @@ class Secret:
     __str__ = __repr__
 
 
-FEATURES = frozenset({"mcp_servers", "container", "files", "service_tier"})
+FEATURES = frozenset(
+    {
+        "mcp_servers",
+        "container",
+        "files",
+        "service_tier",
+        "background",
+        "conversation",
+        "prompt",
+    }
+)
 """Request features that reach outside the request or spend beyond tokens, named in a
-route's `allow.features` (see `Allowances`)."""
+route's `allow.features` (see `Allowances`): the last three are the Responses API's
+(`background: true`; `conversation` and `item_reference` input items, state the provider
+keeps under the operator's key; `prompt`, the provider's stored prompt templates)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,15 +100,21 @@ class ModelRoute:
     semantic_cache: bool = False
     """Whether a paraphrase may be answered from the cache (`gateway.cache.semantic`)."""
     allow: Allowances = Allowances()
+    responses_api: bool = False
+    """Whether the provider serves OpenAI's Responses API at `<api_base>/responses` (the
+    `responses_api` option; by default, OpenAI's own API)."""
 
     @property
     def native_protocol(self) -> NativeProtocol | None:
         """The protocol the route's provider speaks besides chat completions, in which a
         door of the same protocol passes requests through untranslated: Anthropic's
         Messages API for `anthropic/...` models served through LiteLLM's provider kind
-        (Anthropic's API, or an Anthropic-compatible `api_base`)."""
+        (Anthropic's API, or an Anthropic-compatible `api_base`); OpenAI's Responses API
+        for OpenAI-compatible routes with `responses_api`."""
         if self.provider == "litellm" and self.model.startswith("anthropic/"):
             return "messages"
+        if self.responses_api:
+            return "responses"
         return None
 
     @property
@@ -423,6 +441,30 @@ def _default_provider(model: str) -> ProviderKind:
     return "litellm"
 
 
+def _responses_api(entry: dict[str, Any], name: str, provider: str, model: str) -> bool:
+    """The `responses_api` option, for OpenAI-compatible routes (the `openai-compatible`
+    kind, or `openai/...` models through LiteLLM); default: true for OpenAI's own API
+    (no `api_base`, or one on api.openai.com), false for the others."""
+    openai_like = provider == "openai-compatible" or model.startswith("openai/")
+    api_base = entry.get("api_base")
+    by_default = openai_like and (api_base is None or _is_openai(api_base))
+    value = entry.get("responses_api", by_default)
+    if not isinstance(value, bool):
+        raise ConfigurationError(f"GATEWAY_MODELS: {name!r} responses_api must be true or false")
+    if value and not openai_like:
+        raise ConfigurationError(
+            f"GATEWAY_MODELS: {name!r} responses_api needs an OpenAI-compatible route"
+        )
+    return value
+
+
+def _is_openai(api_base: object) -> bool:
+    return isinstance(api_base, str) and api_base.rstrip("/") in (
+        "https://api.openai.com",
+        "https://api.openai.com/v1",
+    )
+
+
 def _allowances(allow: object, route: str) -> Allowances:
     """`{"server_tools"?: [...], "betas"?: [...], "features"?: [...]}`, all lists of names."""
     if allow is None:
@@ -450,7 +492,8 @@ def _name_set(names: object, where: str) -> frozenset[str]:
 
 def parse_models(text: str, env: Mapping[str, str]) -> Mapping[str, ModelRoute]:
     """Parse `{"name": {"model": ..., "api_base"?, "api_key_env"?, "provider"?, "fallback"?,
-    "cache_ttl_seconds"?, "price"?, "max_output_tokens"?, "semantic_cache"?, "allow"?}}`.
+    "cache_ttl_seconds"?, "price"?, "max_output_tokens"?, "semantic_cache"?, "allow"?,
+    "responses_api"?}}`.
 
     Provider keys are read from the variables the routes name, here, once.
     """
@@ -509,6 +552,7 @@ def parse_models(text: str, env: Mapping[str, str]) -> Mapping[str, ModelRoute]:
             max_output_tokens=output_limit,
             semantic_cache=semantic,
             allow=_allowances(entry.get("allow"), name),
+            responses_api=_responses_api(entry, name, provider, model),
         )
     for route in routes.values():
         if route.fallback is not None and route.fallback not in routes.keys() - {route.name}:

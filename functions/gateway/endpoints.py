@@ -16,7 +16,8 @@ from gateway.doors.base import FrontDoor
 from gateway.doors.chat import CHAT_COMPLETIONS
 from gateway.doors.messages import MESSAGES
 from gateway.doors.responses import RESPONSES
-from gateway.doors.responses_state import ResponseState, with_history
+from gateway.doors.responses_native import RESPONSES_PASSTHROUGH
+from gateway.doors.responses_state import ResponseState, check_handed, with_history
 from gateway.errors import InvalidRequest, NotFound, PayloadTooLarge, UnsupportedMediaType
 from gateway.tenants import KeyStore
 
@@ -148,11 +149,21 @@ async def _enter(request: Request, door: FrontDoor) -> tuple[TenantConfig, objec
 
 @router.post("/v1/responses", openapi_extra={"security": [{"bearer": []}]})
 async def create_response(request: Request) -> Response:
+    """To a route whose provider serves the Responses API, the request passes through
+    and the provider keeps its state (the gateway notes whose each response is); to the
+    others it is translated and the gateway keeps the state."""
     tenant, body = await _enter(request, RESPONSES)
     state = _response_state(request, tenant)
+    service = _service(request)
+    if route := service.native_route(tenant, RESPONSES_PASSTHROUGH, body):
+        await check_handed(state, tenant.tenant_id, body)
+        claim = None if state is None else partial(state.claim, tenant.tenant_id)
+        return await service.pass_through(
+            request, tenant, RESPONSES, RESPONSES_PASSTHROUGH, route, body, claim
+        )
     body = await with_history(state, tenant.tenant_id, body)
     keep = None if state is None else partial(state.save, tenant.tenant_id)
-    return await _service(request).complete(request, tenant, RESPONSES, body, keep)
+    return await service.complete(request, tenant, RESPONSES, body, keep)
 
 
 @router.post("/v1/embeddings", openapi_extra={"security": [{"bearer": []}]})

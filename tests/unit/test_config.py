@@ -132,7 +132,8 @@ def test_provider_keys_come_from_the_named_variable_and_never_print() -> None:
         ),
         (
             {"GATEWAY_MODELS": '{"m": {"model": "x", "allow": {"features": ["sk-leak"]}}}'},
-            "allow.features may hold only container, files, mcp_servers, service_tier",
+            "allow.features may hold only background, container, conversation, files, mcp_servers, "
+            "prompt, service_tier",
         ),
         ({"GATEWAY_KEEPALIVE_SECONDS": "soon"}, "must be a number"),
         ({"GATEWAY_KEEPALIVE_SECONDS": "0"}, "greater than 0"),

@@ -14,17 +14,18 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+import orjson
 from starlette.responses import Response
 
 from gateway.core.chunks import Chunk, Usage
 from gateway.core.request import ChatRequest
+from gateway.errors import GatewayError, UpstreamFailed
 from gateway.limits.headers import Allowance, openai_headers
 from gateway.limits.meter import Relayed
 
 if TYPE_CHECKING:
     from gateway.aggregate import CompletionBuilder
     from gateway.config import ModelRoute, NativeProtocol
-    from gateway.errors import GatewayError
 
 RequestT = TypeVar("RequestT", bound=ChatRequest)
 ItemT_contra = TypeVar("ItemT_contra", contravariant=True)
@@ -32,6 +33,9 @@ ItemT_contra = TypeVar("ItemT_contra", contravariant=True)
 Keep = Callable[[RequestT, dict[str, Any]], Awaitable[None]]
 """Keeps a finished response body (the Responses API's stored responses): given by the
 endpoint, awaited before the response's last byte (on Lambda nothing runs after it)."""
+
+KeepNative = Callable[[dict[str, Any]], Awaitable[None]]
+"""`Keep` for a request passed through natively: given the provider's response object."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +134,16 @@ class Passthrough(Protocol):
     def usage(self, answer: bytes) -> Usage | None:
         """The usage in a non-streamed answer, for settlement and the request log."""
         ...
+
+    def answer_object(self, answer: bytes) -> dict[str, Any]:
+        """A non-streamed answer's JSON object; `UpstreamFailed` if it is none."""
+        try:
+            parsed = orjson.loads(answer)
+        except orjson.JSONDecodeError:
+            parsed = None
+        if not isinstance(parsed, dict):
+            raise UpstreamFailed("The provider's answer is not a JSON object.")
+        return parsed
 
     def estimate_input_tokens(self, body: dict[str, Any]) -> int:
         """About how many tokens the request's input is, for a charge when the provider

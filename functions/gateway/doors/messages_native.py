@@ -28,7 +28,7 @@ from gateway.doors.messages_errors import error_event
 from gateway.doors.messages_events import PING
 from gateway.doors.messages_request import CHARS_PER_TOKEN, IMAGE_TOKENS, MESSAGE_TOKENS
 from gateway.doors.validate import expect_boolean, expect_object, expect_string
-from gateway.errors import NotAllowed, UpstreamFailed
+from gateway.errors import NotAllowed
 from gateway.params import is_transport_field, transport_field_refused
 
 CLIENT_TOOLS = frozenset({"bash", "text_editor", "computer", "memory"})
@@ -104,13 +104,7 @@ class MessagesPassthrough(Passthrough):
         return NativeEvents()
 
     def usage(self, answer: bytes) -> Usage | None:
-        try:
-            message = orjson.loads(answer)
-        except orjson.JSONDecodeError:
-            message = None
-        if not isinstance(message, dict):
-            raise UpstreamFailed("The provider's answer is not a JSON object.")
-        counts = message.get("usage")
+        counts = self.answer_object(answer).get("usage")
         return internal_usage(counts) if isinstance(counts, dict) else None
 
     def estimate_input_tokens(self, body: dict[str, Any]) -> int:

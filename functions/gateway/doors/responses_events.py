@@ -82,7 +82,7 @@ def response_object(
         "created_at": reply.created,
         "status": status,
         "completed_at": int(time.time()) if status == "completed" else None,
-        "error": None if error is None else _error(error),
+        "error": None if error is None else response_error(error),
         "incomplete_details": {"reason": reason} if status == "incomplete" else None,
         "model": reply.model,
         "output": output,
@@ -91,7 +91,8 @@ def response_object(
     }
 
 
-def _error(error: GatewayError) -> dict[str, Any]:
+def response_error(error: GatewayError) -> dict[str, Any]:
+    """A failed response's `error`: the code OpenAI uses for it, and the message."""
     code = "rate_limit_exceeded" if isinstance(error, UpstreamRateLimited) else "server_error"
     return {"code": code, "message": error.message}
 

@@ -74,7 +74,22 @@ class ResponseState:
         return digest.digest()
 
     async def load(self, tenant_id: str, response_id: str) -> dict[str, Any] | None:
-        """The record (`response`, `input`) the tenant stored under `response_id`."""
+        """The record (`response`, `input`) the tenant stored under `response_id`; None
+        also for a response the provider keeps (see `claim`)."""
+        record = await self._read(tenant_id, response_id)
+        if record is None or record.get("native") is True:
+            return None
+        if not _well_formed(record):
+            log.warning("stored response of the wrong shape")
+            return None
+        return record
+
+    async def handed(self, tenant_id: str, response_id: str) -> bool:
+        """Whether the gateway handed this tenant the provider's response `response_id`."""
+        record = await self._read(tenant_id, response_id)
+        return record is not None and record.get("native") is True
+
+    async def _read(self, tenant_id: str, response_id: str) -> dict[str, Any] | None:
         try:
             entry = await self._store.get(self._key(tenant_id, response_id))
         except StoreError as error:
@@ -87,15 +102,27 @@ class ResponseState:
         except CorruptData as error:
             log.warning("stored response unreadable: %s", error)
             return None
-        if not _well_formed(record):
+        if not isinstance(record, dict) or record.get("v") != _FORMAT:
             log.warning("stored response of the wrong shape")
             return None
-        return record  # type: ignore[no-any-return]  # checked by _well_formed
+        return record
 
     async def save(self, tenant_id: str, turn: ResponsesTurn, response: dict[str, Any]) -> None:
         if not turn.store:
             return
         record = {"v": _FORMAT, "response": response, "input": turn.input_items}
+        await self._write(tenant_id, response["id"], record)
+
+    async def claim(self, tenant_id: str, response: dict[str, Any]) -> None:
+        """Note a response that a provider answered natively, and keeps itself, as this
+        tenant's: the record holds no conversation, only whose the id is, so that no
+        other tenant can chain onto it at the provider (they share the operator's key).
+        A response the provider does not store (`store: false`) is not noted."""
+        response_id = response.get("id")
+        if isinstance(response_id, str) and response.get("store") is not False:
+            await self._write(tenant_id, response_id, {"v": _FORMAT, "native": True})
+
+    async def _write(self, tenant_id: str, response_id: str, record: dict[str, Any]) -> None:
         try:
             data = await pack(record, self._max_record_bytes)
         except TooLarge as error:
@@ -107,7 +134,7 @@ class ResponseState:
         if len(data) > self._store.max_entry_bytes:
             log.warning("response not stored: %d bytes is over the store's limit", len(data))
             return
-        key = self._key(tenant_id, response["id"])
+        key = self._key(tenant_id, response_id)
         owner = state_owner(tenant_id, self._hash_key)
         try:
             await self._store.put(
@@ -125,9 +152,7 @@ class ResponseState:
         return response
 
 
-def _well_formed(record: Any) -> bool:
-    if not isinstance(record, dict) or record.get("v") != _FORMAT:
-        return False
+def _well_formed(record: dict[str, Any]) -> bool:
     response = record.get("response")
     return (
         isinstance(record.get("input"), list)
@@ -142,14 +167,36 @@ async def with_history(state: ResponseState | None, tenant_id: str, body: object
     The id stays in the body (the response repeats it); the input becomes the stored
     input and output followed by the new input.
     """
-    if not isinstance(body, dict) or body.get("previous_response_id") is None:
+    if not isinstance(body, dict) or (previous := _previous_id(body)) is None:
         return body
-    previous = body["previous_response_id"]
-    if not isinstance(previous, str):
+    record = await _kept(state).load(tenant_id, previous)
+    if record is None:
+        raise _not_found(previous)
+    history = [*record["input"], *record["response"]["output"]]
+    return {**body, "input": history + input_items(body.get("input"))}
+
+
+async def check_handed(state: ResponseState | None, tenant_id: str, body: object) -> None:
+    """On a route whose provider keeps the state: `previous_response_id` passes as it is,
+    but only for a response the gateway handed this tenant (`ResponseState.claim`)."""
+    if not isinstance(body, dict) or (previous := _previous_id(body)) is None:
+        return
+    if not await _kept(state).handed(tenant_id, previous):
+        raise _not_found(previous)
+
+
+def _previous_id(body: dict[str, Any]) -> str | None:
+    previous = body.get("previous_response_id")
+    if previous is not None and not isinstance(previous, str):
         raise InvalidRequest(
             "Invalid value for 'previous_response_id': expected a string.",
             param="previous_response_id",
         )
+    return previous
+
+
+def _kept(state: ResponseState | None) -> ResponseState:
+    """The state a follow-up needs; a 400 when no responses are kept for this tenant."""
     if state is None:
         raise InvalidRequest(
             "previous_response_id needs stored responses, and this gateway keeps none for "
@@ -157,12 +204,12 @@ async def with_history(state: ResponseState | None, tenant_id: str, body: object
             param="previous_response_id",
             code="unsupported",
         )
-    record = await state.load(tenant_id, previous)
-    if record is None:
-        raise InvalidRequest(
-            f"Previous response with id '{previous}' not found.",
-            param="previous_response_id",
-            code="previous_response_not_found",
-        )
-    history = [*record["input"], *record["response"]["output"]]
-    return {**body, "input": history + input_items(body.get("input"))}
+    return state
+
+
+def _not_found(previous: str) -> InvalidRequest:
+    return InvalidRequest(
+        f"Previous response with id '{previous}' not found.",
+        param="previous_response_id",
+        code="previous_response_not_found",
+    )

@@ -12,9 +12,21 @@ high-detail image is about 2,500 tokens, Anthropic's about 1,600) unless its byt
 are counted too, are larger."""
 
 
-TEXT_PARTS = frozenset({"text", "tool_use", "tool_result", "thinking", "redacted_thinking"})
+TEXT_PARTS = frozenset(
+    {
+        "text",
+        "tool_use",
+        "tool_result",
+        "thinking",
+        "redacted_thinking",
+        "input_text",
+        "output_text",
+        "refusal",
+    }
+)
 """Content parts whose tokens are text, which their bytes bound (Anthropic's Messages has
-the last four; a tool result's own parts are counted apart)."""
+`tool_use` to `redacted_thinking`, the Responses API the last three; a tool result's own
+parts are counted apart)."""
 
 
 def input_token_bound(body: dict[str, Any]) -> int:
@@ -23,12 +35,13 @@ def input_token_bound(body: dict[str, Any]) -> int:
     text, so the bytes of the request's JSON (every message, tool and the JSON around
     them, more than the few tokens per message a chat template adds) bound the text; each
     other part (an image, a file, a document) adds `IMAGE_TOKEN_BOUND`."""
-    return len(orjson.dumps(body)) + _media_parts(body.get("messages")) * IMAGE_TOKEN_BOUND
+    media = _media_parts(body.get("messages")) + _media_parts(body.get("input"))
+    return len(orjson.dumps(body)) + media * IMAGE_TOKEN_BOUND
 
 
 def _media_parts(messages: object) -> int:
-    """The parts that are not text, in every message and in a tool result's content;
-    malformed entries are left for the provider to refuse."""
+    """The parts that are not text, in every message (or Responses input item) and in a
+    tool result's content; malformed entries are left for the provider to refuse."""
     count = 0
     for message in messages if isinstance(messages, list) else ():
         content = message.get("content") if isinstance(message, dict) else None
@@ -42,6 +55,9 @@ def _media_parts(messages: object) -> int:
 
 
 def output_token_bound(body: dict[str, Any], route_limit: int | None) -> int | None:
-    """The most the answer may hold: the request's own limit, else the route's."""
-    asked = body.get("max_completion_tokens") or body.get("max_tokens")
+    """The most the answer may hold: the request's own limit (a chat body's, or a
+    Responses body's `max_output_tokens`), else the route's."""
+    asked = (
+        body.get("max_completion_tokens") or body.get("max_tokens") or body.get("max_output_tokens")
+    )
     return asked if isinstance(asked, int) else route_limit

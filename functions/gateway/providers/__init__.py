@@ -26,13 +26,11 @@ class Providers:
 
     def native(self, protocol: NativeProtocol) -> NativeProvider:
         """The provider for requests passed through in `protocol` (to routes whose
-        `native_protocol` it is): Anthropic's Messages API on the direct path."""
+        `native_protocol` it is)."""
         provider = self._native.get(protocol)
         if provider is None:
-            from gateway.providers.anthropic_native import AnthropicNativeProvider
-
-            provider = self._native[protocol] = AnthropicNativeProvider(
-                self._settings, self._redactor
+            provider = self._native[protocol] = _native_provider(
+                protocol, self._settings, self._redactor
             )
         return provider
 
@@ -63,3 +61,19 @@ class Providers:
             await native.aclose()
         self._instances.clear()
         self._native.clear()
+
+
+def _native_provider(
+    protocol: NativeProtocol, settings: Settings, redactor: Redactor
+) -> NativeProvider:
+    """Which provider speaks `protocol`: Anthropic's Messages API and OpenAI's Responses
+    API, both on the direct path (imported on first use)."""
+    from gateway.providers.native_direct import NativeDirectProvider
+
+    if protocol == "messages":
+        from gateway.providers.anthropic_native import ANTHROPIC_MESSAGES
+
+        return NativeDirectProvider(ANTHROPIC_MESSAGES, settings, redactor)
+    from gateway.providers.openai_responses import OPENAI_RESPONSES
+
+    return NativeDirectProvider(OPENAI_RESPONSES, settings, redactor)

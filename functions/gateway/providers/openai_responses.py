@@ -1,0 +1,54 @@
+"""OpenAI's Responses API on the direct path (`native_direct`): `POST <api_base>/responses`
+(the chat path's base URL rule: `https://api.openai.com/v1` by default) with the route's
+key as a bearer token. The stream is complete after `response.completed` or
+`response.incomplete`; `response.failed` and `error` events end it with the gateway's
+own error, the provider's message redacted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from gateway.config import ModelRoute
+from gateway.providers.native_direct import NativeProtocolSpec
+from gateway.providers.openai_compatible import OPENAI_API_BASE
+
+
+def responses_url(api_base: str | None) -> str:
+    return (api_base or OPENAI_API_BASE).rstrip("/") + "/responses"
+
+
+def _model(route: ModelRoute) -> str:
+    return route.upstream_model
+
+
+def _auth(key: str) -> dict[str, str]:
+    return {"authorization": "Bearer " + key}
+
+
+def failure_message(data: bytes) -> str:
+    """The message of an `error` event (`{"type": "error", "message"}`) or of a
+    `response.failed` one (`{"response": {"error": {"message"}}}`)."""
+    try:
+        event: Any = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return ""
+    if not isinstance(event, dict):
+        return ""
+    response = event.get("response")
+    error = response.get("error") if isinstance(response, dict) else event
+    message = error.get("message") if isinstance(error, dict) else None
+    return message if isinstance(message, str) else ""
+
+
+OPENAI_RESPONSES = NativeProtocolSpec(
+    protocol="responses",
+    url=responses_url,
+    model=_model,
+    auth=_auth,
+    fixed_headers={},
+    stops=(b"event: response.completed", b"event: response.incomplete"),
+    failures=(b"event: response.failed", b"event: error"),
+    failure_message=failure_message,
+)
