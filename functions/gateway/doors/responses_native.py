@@ -36,19 +36,22 @@ from gateway.doors.validate import expect_boolean, expect_object, expect_string
 from gateway.errors import GatewayError, NotAllowed
 from gateway.params import is_transport_field, transport_field_refused
 
-CLIENT_TOOLS = frozenset(
+TOKEN_ONLY_TOOLS = frozenset(
     {
         "function",
         "custom",
-        "namespace",
         "local_shell",
         "shell",
         "apply_patch",
+        "computer",
         "computer_use_preview",
+        "namespace",
+        "tool_search",
     }
 )
-"""Tool types the client runs (or, for `namespace`, groups of its own tools): no
-different from its function tools."""
+"""Tool types that spend only tokens: the client runs them (a `shell` too, unless its
+`environment` is a hosted container), or they group or search the request's own tools
+(`namespace`, `tool_search`)."""
 
 LEFT_OUT_TOOLS = frozenset({"web_search"})
 """Hosted tools left out of the request, rather than refused, on a route that does not
@@ -129,7 +132,7 @@ def _check_allowed(request: dict[str, Any], allow: Allowances) -> None:
     tools = request.get("tools")
     for i, tool in enumerate(tools if isinstance(tools, list) else ()):
         kind = tool.get("type") if isinstance(tool, dict) else None
-        if isinstance(kind, str) and kind not in CLIENT_TOOLS:
+        if isinstance(kind, str) and kind not in TOKEN_ONLY_TOOLS:
             name = tool_name(kind)
             if name not in allow.server_tools and name not in LEFT_OUT_TOOLS:
                 raise NotAllowed(
@@ -137,6 +140,10 @@ def _check_allowed(request: dict[str, Any], allow: Allowances) -> None:
                     param=f"tools[{i}].type",
                 )
     features = set()
+    for tool in tools if isinstance(tools, list) else ():
+        environment = tool.get("environment") if isinstance(tool, dict) else None
+        if isinstance(environment, dict) and environment.get("type", "local") != "local":
+            features.add("container")
     if request.get("background") is True:
         features.add("background")
     if request.get("conversation") is not None:
@@ -167,7 +174,7 @@ def _without_unallowed_tools(
     left_out: list[str] = []
     for i, tool in enumerate(tools):
         kind = tool.get("type") if isinstance(tool, dict) else None
-        name = tool_name(kind) if isinstance(kind, str) and kind not in CLIENT_TOOLS else None
+        name = tool_name(kind) if isinstance(kind, str) and kind not in TOKEN_ONLY_TOOLS else None
         if name in LEFT_OUT_TOOLS and name not in allow.server_tools:
             left_out.append(f"tools[{i}]: {kind}")
         else:
