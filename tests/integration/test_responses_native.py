@@ -10,6 +10,7 @@ import logging
 import socket
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,6 +19,7 @@ import pytest
 from openai.types.responses import Response
 
 from gateway.config import Settings
+from tests.integration.test_responses_codex import CODEX, codex
 from tests.support import responses_standin as standin
 from tests.support.gateway import OTHER_TENANT_KEY, PROVIDER_KEY, TENANT_KEY
 from tests.support.responses_standin import ResponsesStandIn
@@ -452,3 +454,28 @@ def test_routes_without_the_responses_api_keep_the_translation(
     assert response.output_text.endswith("hello there")
     assert response.id.startswith("resp_")
     assert responses_api.received == []
+
+
+@pytest.mark.skipif(not CODEX.exists(), reason="Codex CLI not installed: run `npm ci`")
+def test_codex_keeps_its_reasoning_and_cache_key_through_the_gateway(
+    gateway: str, responses_api: ResponsesStandIn, tmp_path: Path
+) -> None:
+    command = {"cmd": "echo gateway-tool-ok"}
+    responses_api.turns = [
+        [standin.reasoning("Run it."), standin.function_call("exec_command", command)],
+        [standin.reasoning("It ran."), standin.message("Ran it")],
+    ]
+
+    done = codex(gateway, tmp_path, "gpt")
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "Ran it\n"
+    first, second = responses_api.received
+    assert first.body["include"] == ["reasoning.encrypted_content"]
+    assert first.body["store"] is False
+    assert first.body["prompt_cache_key"] == second.body["prompt_cache_key"]
+    [reasoning] = [item for item in second.body["input"] if item["type"] == "reasoning"]
+    assert reasoning["encrypted_content"] == responses_api.encrypt(reasoning["id"])
+    [output] = [item for item in second.body["input"] if item["type"] == "function_call_output"]
+    assert "gateway-tool-ok" in json.dumps(output)
+    assert b'"cached_tokens": %d' % standin.CACHED_PREFIX_TOKENS in second.sent
