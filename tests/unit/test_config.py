@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Any
 
 import pytest
 
@@ -67,6 +68,44 @@ def test_anthropic_routes_speak_the_messages_protocol_natively(
     settings = Settings.from_env({"GATEWAY_MODELS": json.dumps({"m": entry})})
 
     assert settings.models["m"].native_protocol == protocol
+
+
+@pytest.mark.parametrize(
+    ("entry", "protocol"),
+    [
+        ({"model": "openai/gpt-5"}, "responses"),
+        ({"model": "openai/gpt-5", "api_base": "https://api.openai.com/v1/"}, "responses"),
+        ({"model": "openai/gpt-5", "responses_api": False}, None),
+        ({"model": "openai/gpt-5", "api_base": "http://vllm:8000/v1"}, None),
+        (
+            {"model": "openai/m", "api_base": "http://vllm:8000/v1", "responses_api": True},
+            "responses",
+        ),
+        ({"model": "m", "provider": "openai-compatible", "api_base": "http://x"}, None),
+        ({"model": "openai/m", "provider": "litellm", "responses_api": True}, "responses"),
+    ],
+)
+def test_openai_routes_speak_the_responses_protocol_natively_where_it_is_served(
+    entry: dict[str, Any], protocol: str | None
+) -> None:
+    settings = Settings.from_env({"GATEWAY_MODELS": json.dumps({"m": entry})})
+
+    assert settings.models["m"].native_protocol == protocol
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"model": "openai/m", "responses_api": "yes"}, "responses_api must be true or false"),
+        (
+            {"model": "bedrock/m", "responses_api": True},
+            "responses_api needs an OpenAI-compatible route",
+        ),
+    ],
+)
+def test_the_responses_api_option_is_checked_at_start(entry: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        Settings.from_env({"GATEWAY_MODELS": json.dumps({"m": entry})})
 
 
 def test_a_routes_allowances_are_read_from_its_allow_option() -> None:
