@@ -18,6 +18,11 @@ follow-ups therefore cannot build a record that costs more to load than a reques
 record over the bound is not kept (logged), and a follow-up naming it gets
 `previous_response_not_found`. Each record is stored as its tenant's (`owner`), within
 that tenant's bounds in the store.
+
+A response a provider answered natively (`responses_native`) is kept by the provider; the
+gateway records only whose its id is (`ResponseState.claim`), under the same keyed
+digest, so that `previous_response_id` on a native route passes for its own tenant only
+(`check_handed`).
 """
 
 from __future__ import annotations
