@@ -29,9 +29,8 @@ import orjson
 from gateway.config import Allowances, ModelRoute, NativeProtocol
 from gateway.core.chunks import Usage
 from gateway.doors.base import NativeFormat, NativeRequest, Passthrough
-from gateway.doors.chat import KEEPALIVE
 from gateway.doors.messages_request import CHARS_PER_TOKEN, IMAGE_TOKENS, MESSAGE_TOKENS
-from gateway.doors.responses_events import response_error
+from gateway.doors.responses_events import KEEPALIVE, response_error
 from gateway.doors.validate import expect_boolean, expect_object, expect_string
 from gateway.errors import GatewayError, NotAllowed
 from gateway.params import is_transport_field, transport_field_refused
