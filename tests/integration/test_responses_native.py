@@ -400,10 +400,17 @@ def test_provider_error_text_is_redacted(
     assert "bad key" in raised.value.message
 
 
+@pytest.mark.parametrize(
+    ("code", "shown"),
+    [
+        ("context_length_exceeded", "context_length_exceeded"),  # Codex acts on it
+        ("Bad code with text", "server_error"),
+    ],
+)
 def test_a_failure_in_the_stream_ends_it_with_a_redacted_response_failed(
-    gateway: str, responses_api: ResponsesStandIn
+    gateway: str, responses_api: ResponsesStandIn, code: str, shown: str
 ) -> None:
-    responses_api.fail_in_stream = f"overloaded, key {PROVIDER_KEY}"
+    responses_api.fail_in_stream = (code, f"overloaded, key {PROVIDER_KEY}")
 
     with httpx.stream(
         "POST",
@@ -423,7 +430,7 @@ def test_a_failure_in_the_stream_ends_it_with_a_redacted_response_failed(
     assert event["response"]["id"] == json.loads(created.split(b"data: ", 1)[1])["response"]["id"]
     assert event["response"]["status"] == "failed"
     assert event["response"]["error"] == {
-        "code": "server_error",
+        "code": shown,
         "message": "The provider reported an error: overloaded, key [redacted]",
     }
 

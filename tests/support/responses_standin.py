@@ -122,8 +122,8 @@ class ResponsesStandIn:
         self._secret = b"stand-in-encryption-key"
         self.turns: list[list[Item]] = []
         self.fail: tuple[int, str] | None = None
-        self.fail_in_stream: str | None = None
-        """Stream `response.created`, then `response.failed` with this message."""
+        self.fail_in_stream: tuple[str, str] | None = None
+        """Stream `response.created`, then `response.failed` with this (code, message)."""
         self.hold = False
         """Stream `response.created`, then nothing until the client goes away."""
         self.received: list[Received] = []
@@ -272,11 +272,12 @@ class ResponsesStandIn:
                 received.sent += event
                 yield event
                 if n == 0 and self.fail_in_stream is not None:
+                    code, text = self.fail_in_stream
                     failed = {
                         **response,
                         "status": "failed",
                         "output": [],
-                        "error": {"code": "server_error", "message": self.fail_in_stream},
+                        "error": {"code": code, "message": text},
                     }
                     yield _event(
                         {"type": "response.failed", "sequence_number": 1, "response": failed}

@@ -92,8 +92,14 @@ def response_object(
 
 
 def response_error(error: GatewayError) -> dict[str, Any]:
-    """A failed response's `error`: the code OpenAI uses for it, and the message."""
-    code = "rate_limit_exceeded" if isinstance(error, UpstreamRateLimited) else "server_error"
+    """A failed response's `error`: the code OpenAI uses for it (a provider's own, when
+    a native stream's provider reported the failure with one), and the message."""
+    if isinstance(error, UpstreamRateLimited):
+        code = "rate_limit_exceeded"
+    elif isinstance(error, UpstreamFailed) and error.code != UpstreamFailed.default_code:
+        code = error.code
+    else:
+        code = "server_error"
     return {"code": code, "message": error.message}
 
 

@@ -28,6 +28,10 @@ def _auth(key: str) -> dict[str, str]:
     return {"x-api-key": key}
 
 
+def _failure(data: bytes) -> tuple[str, None]:
+    return error_message(data), None
+
+
 ANTHROPIC_MESSAGES = NativeProtocolSpec(
     protocol="messages",
     url=messages_url,
@@ -36,5 +40,5 @@ ANTHROPIC_MESSAGES = NativeProtocolSpec(
     fixed_headers={"anthropic-version": ANTHROPIC_VERSION},
     stops=(b"event: message_stop",),
     failures=(b"event: error",),
-    failure_message=error_message,
+    failure=_failure,
 )

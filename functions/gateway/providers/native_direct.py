@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -30,6 +31,13 @@ from gateway.providers.upstream_errors import BROKE_OFF, NO_ANSWER
 from gateway.redaction import Redactor
 
 _DRAIN_SECONDS = 0.05
+_CODE = re.compile(r"[a-z][a-z0-9_]{0,63}")
+
+
+def error_code(code: object) -> str | None:
+    """A provider's error code, if it is a plain identifier (`context_length_exceeded`),
+    which clients act on: anything else may carry text, and is not passed on."""
+    return code if isinstance(code, str) and _CODE.fullmatch(code) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +57,9 @@ class NativeProtocolSpec:
     """Starts of the events after which the stream is complete."""
     failures: tuple[bytes, ...]
     """Starts of the events in which the provider reports a failure."""
-    failure_message: Callable[[bytes], str]
-    """The message of a failure event's data (empty when it has none)."""
+    failure: Callable[[bytes], tuple[str, str | None]]
+    """The message of a failure event's data (empty when it has none), and the error code
+    the provider gave it, if the protocol has codes (see `error_code`)."""
 
 
 class NativeDirectProvider:
@@ -140,8 +149,11 @@ class NativeEventStream(EventSource[bytes]):
 
     def _raise_error(self, event: bytes) -> None:
         data = event.partition(b"\ndata:")[2].strip()
-        detail = self._redactor.clean(self._spec.failure_message(data))
-        raise UpstreamFailed("The provider reported an error" + (f": {detail}" if detail else "."))
+        message, code = self._spec.failure(data)
+        detail = self._redactor.clean(message)
+        raise UpstreamFailed(
+            "The provider reported an error" + (f": {detail}" if detail else "."), code=code
+        )
 
     def ready(self) -> bool:
         return self._reader.ready()

@@ -2,7 +2,7 @@
 (the chat path's base URL rule: `https://api.openai.com/v1` by default) with the route's
 key as a bearer token. The stream is complete after `response.completed` or
 `response.incomplete`; `response.failed` and `error` events end it with the gateway's
-own error, the provider's message redacted."""
+own error, the provider's message redacted and its error code kept."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 
 from gateway.config import ModelRoute
-from gateway.providers.native_direct import NativeProtocolSpec
+from gateway.providers.native_direct import NativeProtocolSpec, error_code
 from gateway.providers.openai_compatible import OPENAI_API_BASE
 
 
@@ -27,19 +27,21 @@ def _auth(key: str) -> dict[str, str]:
     return {"authorization": "Bearer " + key}
 
 
-def failure_message(data: bytes) -> str:
-    """The message of an `error` event (`{"type": "error", "message"}`) or of a
-    `response.failed` one (`{"response": {"error": {"message"}}}`)."""
+def failure(data: bytes) -> tuple[str, str | None]:
+    """The message and code of an `error` event (`{"type": "error", "code", "message"}`)
+    or of a `response.failed` one (`{"response": {"error": {"code", "message"}}}`)."""
     try:
         event: Any = orjson.loads(data)
     except orjson.JSONDecodeError:
-        return ""
+        return "", None
     if not isinstance(event, dict):
-        return ""
+        return "", None
     response = event.get("response")
     error = response.get("error") if isinstance(response, dict) else event
-    message = error.get("message") if isinstance(error, dict) else None
-    return message if isinstance(message, str) else ""
+    if not isinstance(error, dict):
+        return "", None
+    message = error.get("message")
+    return (message if isinstance(message, str) else ""), error_code(error.get("code"))
 
 
 OPENAI_RESPONSES = NativeProtocolSpec(
@@ -50,5 +52,5 @@ OPENAI_RESPONSES = NativeProtocolSpec(
     fixed_headers={},
     stops=(b"event: response.completed", b"event: response.incomplete"),
     failures=(b"event: response.failed", b"event: error"),
-    failure_message=failure_message,
+    failure=failure,
 )
