@@ -21,11 +21,10 @@ it, and an ordinary request's median and p90.
 from __future__ import annotations
 
 import statistics
-import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -37,60 +36,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "functions"), str(ROOT)]
 
 from tests.support.gateway import TENANT_KEY, gateway_env  # noqa: E402
-from tests.support.servers import serve_process  # noqa: E402
+from tests.support.large_bodies import LARGE_BODIES, USER  # noqa: E402
+from tests.support.servers import serve_process, upstream_process  # noqa: E402
 
-LIMIT = 4 * 1024 * 1024
-UPSTREAM = (
-    "import sys, time\n"
-    "from tests.support.fake_upstream import FakeUpstream\n"
-    "print(FakeUpstream().start().url, flush=True)\n"
-    "sys.stdin.read()\n"
-)
-
-
-def filled(template: Callable[[list[Any]], dict[str, Any]], item: Any) -> dict[str, Any]:
-    """`template` around as many copies of `item` as fit in the body limit."""
-    room = LIMIT - len(orjson.dumps(template([]))) - 64
-    return template([item] * (room // (len(orjson.dumps(item)) + 1)))
-
-
-def tiny_schema(items: list[Any]) -> dict[str, Any]:
-    tool = {"type": "function", "function": {"name": "f", "parameters": {"enum": items}}}
-    message = {"role": "user", "content": "hi"}
-    return {"model": "direct", "messages": [message], "tools": [tool]}
-
-
-USER = {"role": "user", "content": "x"}
-BODIES: dict[str, tuple[str, dict[str, Any]]] = {
-    "chat, messages": (
-        "/v1/chat/completions",
-        filled(lambda m: {"model": "direct", "messages": m}, USER),
-    ),
-    "chat, schema objects": ("/v1/chat/completions", filled(tiny_schema, {})),
-    "responses, input items": (
-        "/v1/responses",
-        filled(lambda i: {"model": "direct", "input": i}, USER),
-    ),
-    "messages, messages": (
-        "/v1/messages",
-        filled(lambda m: {"model": "direct", "max_tokens": 5, "messages": m}, USER),
-    ),
-    "messages, blocks": (
-        "/v1/messages",
-        filled(
-            lambda b: {"model": "direct", "max_tokens": 5, "messages": [USER | {"content": b}]},
-            {"type": "text", "text": "x"},
-        ),
-    ),
-    "count_tokens": (
-        "/v1/messages/count_tokens",
-        filled(lambda m: {"model": "direct", "messages": m}, USER),
-    ),
-    "embeddings, inputs": (
-        "/v1/embeddings",
-        filled(lambda i: {"model": "direct", "input": i}, "x"),
-    ),
-}
 ORDINARY: dict[str, dict[str, Any]] = {
     "/v1/chat/completions": {"model": "direct", "messages": [{"role": "user", "content": "hi"}]},
     "/v1/responses": {"model": "direct", "input": "hi"},
@@ -153,53 +101,40 @@ def ordinary_ms(client: httpx.Client, url: str, path: str) -> tuple[float, float
 
 def main() -> None:
     rounds = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 3
-    upstream = subprocess.Popen(
-        [sys.executable, "-c", UPSTREAM],
-        cwd=ROOT,
-        env={"PYTHONPATH": f"{ROOT}:{ROOT / 'functions'}"},
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert upstream.stdout is not None
-    upstream_url = upstream.stdout.readline().strip()
     load = Path("/proc/loadavg").read_text().split()[0]
     print(f"large bodies, the median of {rounds} rounds by /health max (load average {load})")
     head = f"{'body':<24} {'items':>7} {'status':>6} {'took':>7} {'p50':>6} {'p99':>6} {'max':>6}"
     print(f"{head}   ordinary request: median, p90 (ms)")
-    try:
-        with (
-            serve_process(gateway_env(upstream_url)) as (url, _),
-            httpx.Client(timeout=60) as client,
-        ):
-            for path in ORDINARY:
-                ordinary_ms(client, url, path)  # first requests: imports, connections
-            probe = HealthProbe(url)
-            with probe.running():
-                time.sleep(0.5)
-            p50, p99, worst = probe.figures()
-            alone = f"{'/health alone':<24} {'':>7} {'':>6} {'':>7}"
-            print(f"{alone} {p50:>6.1f} {p99:>6.1f} {worst:>6.1f}")
-            for name, (path, body) in BODIES.items():
-                content = orjson.dumps(body)
-                items = max(len(v) for v in _lists(body))
-                runs = []
-                for _ in range(rounds):
-                    with probe.running():
-                        started = time.perf_counter()
-                        answer = client.post(f"{url}{path}", content=content, headers=HEADERS)
-                        took = (time.perf_counter() - started) * 1000
-                    runs.append((probe.figures(), took, answer.status_code))
-                (p50, p99, worst), took, status = sorted(runs, key=lambda run: run[0][2])[
-                    rounds // 2
-                ]
-                median, p90 = ordinary_ms(client, url, path)
-                print(
-                    f"{name:<24} {items:>7} {status:>6} {took:>7.0f} {p50:>6.1f} {p99:>6.1f}"
-                    f" {worst:>6.1f}   {median:.2f}, {p90:.2f}"
-                )
-    finally:
-        upstream.communicate("")
+    with (
+        upstream_process() as upstream_url,
+        serve_process(gateway_env(upstream_url)) as (url, _),
+        httpx.Client(timeout=60) as client,
+    ):
+        for path in ORDINARY:
+            ordinary_ms(client, url, path)  # first requests: imports, connections
+        probe = HealthProbe(url)
+        with probe.running():
+            time.sleep(0.5)
+        p50, p99, worst = probe.figures()
+        print(
+            f"{'/health alone':<24} {'':>7} {'':>6} {'':>7} {p50:>6.1f} {p99:>6.1f} {worst:>6.1f}"
+        )
+        for name, (path, body) in LARGE_BODIES.items():
+            content = orjson.dumps(body)
+            runs = []
+            for _ in range(rounds):
+                with probe.running():
+                    started = time.perf_counter()
+                    answer = client.post(f"{url}{path}", content=content, headers=HEADERS)
+                    took = (time.perf_counter() - started) * 1000
+                runs.append((probe.figures(), took, answer.status_code))
+            (p50, p99, worst), took, status = sorted(runs, key=lambda run: run[0][2])[rounds // 2]
+            median, p90 = ordinary_ms(client, url, path)
+            items = max(len(v) for v in _lists(body))
+            print(
+                f"{name:<24} {items:>7} {status:>6} {took:>7.0f} {p50:>6.1f} {p99:>6.1f}"
+                f" {worst:>6.1f}   {median:.2f}, {p90:.2f}"
+            )
 
 
 def _lists(value: Any) -> Iterator[list[Any]]:
