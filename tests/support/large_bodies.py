@@ -11,6 +11,7 @@ import orjson
 LIMIT = 4 * 1024 * 1024
 """The default `GATEWAY_MAX_BODY_BYTES`."""
 USER = {"role": "user", "content": "x"}
+"""The smallest message the Messages door takes (the chat door takes `{"role": "user"}`)."""
 
 
 def filled(template: Callable[[list[Any]], dict[str, Any]], item: Any) -> dict[str, Any]:
@@ -31,7 +32,7 @@ def _blocks(blocks: list[Any]) -> dict[str, Any]:
 LARGE_BODIES: dict[str, tuple[str, dict[str, Any]]] = {
     "chat, messages": (
         "/v1/chat/completions",
-        filled(lambda m: {"model": "direct", "messages": m}, USER),
+        filled(lambda m: {"model": "direct", "messages": m}, {"role": "user"}),
     ),
     "chat, schema objects": ("/v1/chat/completions", filled(_schema_of, {})),
     "responses, input items": (
