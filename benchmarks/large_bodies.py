@@ -119,7 +119,7 @@ def main() -> None:
         print(
             f"{'/health alone':<24} {'':>7} {'':>6} {'':>7} {p50:>6.1f} {p99:>6.1f} {worst:>6.1f}"
         )
-        for name, (path, body) in LARGE_BODIES.items():
+        for name, (path, body, _) in LARGE_BODIES.items():
             content = orjson.dumps(body)
             runs = []
             for _ in range(rounds):

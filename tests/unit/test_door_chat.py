@@ -156,6 +156,27 @@ REFUSALS = [
         id="a later field, with many valid messages",
     ),
     pytest.param(
+        request(messages=[HI] * 20_001),
+        invalid(
+            "messages",
+            "Invalid value for 'messages': a request may hold at most 20000 messages, "
+            "content parts, tool calls and tools together.",
+        ),
+        id="more messages than a request may hold",
+    ),
+    pytest.param(
+        request(
+            messages=[HI] * 10_000 + [{"role": "user", "content": [{"type": "text"}] * 9_000}],
+            tools=[{"type": "function", "function": {"name": "f"}}] * 1_000,
+        ),
+        invalid(
+            "messages",
+            "Invalid value for 'messages': a request may hold at most 20000 messages, "
+            "content parts, tool calls and tools together.",
+        ),
+        id="messages, content parts and tools counted together",
+    ),
+    pytest.param(
         request(messages=[{"role": "assistant", "tool_calls": [{"id": "c", "function": {}}]}]),
         invalid(
             "messages[0].tool_calls[0].function.name",
