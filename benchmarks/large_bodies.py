@@ -1,9 +1,10 @@
 """How long a maximum-size body of small items blocks other requests, on every door
 (issue 24: at most 100 ms).
 
-    .venv/bin/python benchmarks/large_bodies.py [--rounds N]   # 3 by default
+    .venv/bin/python benchmarks/large_bodies.py [--rounds N] [--model M]
 
-Each row is the median round (by `/health`'s longest wait).
+Each row is the median of N rounds (3 by default) by `/health`'s longest wait. `--model`:
+the route every body names, `direct` (the direct path) by default, or `via-litellm`.
 
 The gateway runs in a process of its own (uvicorn), the fake provider in another (so its
 parsing of a 4 MiB body competes with neither the gateway nor the probe); this process
@@ -11,9 +12,9 @@ sends, one at a time, each body below to its door while a probe asks for `/healt
 10 ms, then times 50 ordinary requests on the same door (a short question) without
 a large body in flight. The baseline is `/health` alone, measured in the same run.
 
-Bodies, each just under the 4 MiB body limit: the most small items the door takes
-(messages, input items, content blocks, embedding inputs), and 4 MiB of small objects
-where no item count applies (a tool's JSON schema): the bound there is the JSON parse
+Bodies, each just under the 4 MiB body limit (`tests/support/large_bodies.py`): small
+items beyond what a request may hold (refused), items at that bound, and 4 MiB of small
+objects where no item is counted (a tool's JSON schema): the bound there is the JSON parse
 itself. Columns: the large request's status and time, `/health` p50, p99 and max during
 it, and an ordinary request's median and p90.
 """
@@ -85,12 +86,13 @@ class HealthProbe:
         return statistics.median(times), p99, times[-1]
 
 
-def ordinary_ms(client: httpx.Client, url: str, path: str) -> tuple[float, float]:
+def ordinary_ms(client: httpx.Client, url: str, path: str, model: str) -> tuple[float, float]:
     """Median and p90 of 50 small requests to `path`, after 5 to warm up."""
+    body = orjson.dumps({**ORDINARY[path], "model": model})
     times = []
     for index in range(55):
         started = time.perf_counter()
-        answer = client.post(f"{url}{path}", content=orjson.dumps(ORDINARY[path]), headers=HEADERS)
+        answer = client.post(f"{url}{path}", content=body, headers=HEADERS)
         if answer.status_code != 200:
             raise SystemExit(f"{path}: {answer.status_code} {answer.text[:200]}")
         if index >= 5:
@@ -100,9 +102,10 @@ def ordinary_ms(client: httpx.Client, url: str, path: str) -> tuple[float, float
 
 
 def main() -> None:
-    rounds = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 3
+    rounds = int(_option("--rounds", "3"))
+    model = _option("--model", "direct")
     load = Path("/proc/loadavg").read_text().split()[0]
-    print(f"large bodies, the median of {rounds} rounds by /health max (load average {load})")
+    print(f"large bodies to {model}, the median of {rounds} rounds (load average {load})")
     head = f"{'body':<24} {'items':>7} {'status':>6} {'took':>7} {'p50':>6} {'p99':>6} {'max':>6}"
     print(f"{head}   ordinary request: median, p90 (ms)")
     with (
@@ -111,7 +114,7 @@ def main() -> None:
         httpx.Client(timeout=60) as client,
     ):
         for path in ORDINARY:
-            ordinary_ms(client, url, path)  # first requests: imports, connections
+            ordinary_ms(client, url, path, model)  # first requests: imports, connections
         probe = HealthProbe(url)
         with probe.running():
             time.sleep(0.5)
@@ -120,7 +123,7 @@ def main() -> None:
             f"{'/health alone':<24} {'':>7} {'':>6} {'':>7} {p50:>6.1f} {p99:>6.1f} {worst:>6.1f}"
         )
         for name, (path, body, _) in LARGE_BODIES.items():
-            content = orjson.dumps(body)
+            content = orjson.dumps({**body, "model": model})
             runs = []
             for _ in range(rounds):
                 with probe.running():
@@ -129,12 +132,16 @@ def main() -> None:
                     took = (time.perf_counter() - started) * 1000
                 runs.append((probe.figures(), took, answer.status_code))
             (p50, p99, worst), took, status = sorted(runs, key=lambda run: run[0][2])[rounds // 2]
-            median, p90 = ordinary_ms(client, url, path)
+            median, p90 = ordinary_ms(client, url, path, model)
             items = max(len(v) for v in _lists(body))
             print(
                 f"{name:<24} {items:>7} {status:>6} {took:>7.0f} {p50:>6.1f} {p99:>6.1f}"
                 f" {worst:>6.1f}   {median:.2f}, {p90:.2f}"
             )
+
+
+def _option(name: str, default: str) -> str:
+    return sys.argv[sys.argv.index(name) + 1] if name in sys.argv else default
 
 
 def _lists(value: Any) -> Iterator[list[Any]]:
