@@ -48,6 +48,7 @@ from gateway.observability import (
     log_store_failure,
     log_usage_store_failure,
 )
+from gateway.off_loop import parse_off_loop
 from gateway.params import EMBEDDING_PARAMS, ProviderParams, check_allowances, split_params
 from gateway.providers import Providers
 from gateway.providers.base import NativeUpstreamRequest, UpstreamRequest
@@ -96,7 +97,7 @@ class CompletionService:
         passthrough = door.passthrough
         if passthrough is not None and (route := self.native_route(tenant, passthrough, raw_body)):
             return await self.pass_through(request, tenant, door, passthrough, route, raw_body)
-        chat = door.parse(raw_body)
+        chat = await parse_off_loop(request, door.parse, raw_body)
         if chat.left_out:
             log_left_out(door.name, chat.left_out)
         keep_body = None if keep is None else partial(keep, chat)
@@ -145,7 +146,7 @@ class CompletionService:
     ) -> Response:
         """Serve an embeddings request: the same route, allow-list, retry and fallback and
         request log as a completion; not cached (the cache holds chunk streams)."""
-        parsed = door.parse(raw_body)
+        parsed = await parse_off_loop(request, door.parse, raw_body)
         params = split_params(parsed.body, EMBEDDING_PARAMS)
         route = self.route_for(tenant, parsed.model)
         context = RequestContext.create(

@@ -299,6 +299,8 @@ def test_a_failing_route_falls_back_before_the_first_byte(
         ({"model": "echo", "input": [1, "a"]}, "input[1]"),
         ({"model": "echo", "input": [[1], []]}, "input[1]"),
         ({"model": "echo", "input": ["a", 2]}, "input[1]"),
+        ({"model": "echo", "input": ["a"] * 2049}, "input"),
+        ({"model": "echo", "input": [[1]] * 2049}, "input"),
         ({"model": "echo", "input": "a", "encoding_format": "int8"}, "encoding_format"),
         ({"model": "echo", "input": "a", "dimensions": 0}, "dimensions"),
         ({"model": "echo", "input": "a", "dimensions": "8"}, "dimensions"),
@@ -312,6 +314,19 @@ def test_an_invalid_request_is_a_400_naming_the_field(
 
     assert response.status_code == 400
     assert response.json()["error"]["param"] == param
+
+
+def test_2048_inputs_are_the_most_a_request_may_carry(gateway: str) -> None:
+    assert post(gateway, {"model": "echo", "input": ["a"] * 2048}).status_code == 200
+
+    response = post(gateway, {"model": "echo", "input": ["a"] * 2049})
+
+    assert response.json()["error"] == {
+        "message": "Invalid value for 'input': expected at most 2048 inputs.",
+        "type": "invalid_request_error",
+        "param": "input",
+        "code": "invalid_request",
+    }
 
 
 def test_a_body_nested_too_deeply_to_send_on_is_a_400(gateway: str) -> None:

@@ -88,3 +88,31 @@ def serve_process(env: dict[str, str]) -> Iterator[tuple[str, int]]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(5)
+
+
+_UPSTREAM = (
+    "import sys\n"
+    "from tests.support.fake_upstream import FakeUpstream\n"
+    "print(FakeUpstream().start().url, flush=True)\n"
+    "sys.stdin.read()\n"
+)
+
+
+@contextlib.contextmanager
+def upstream_process() -> Iterator[str]:
+    """The fake upstream (its default scripts) in a process of its own, so that its
+    parsing of large bodies holds neither the gateway's interpreter nor the caller's;
+    yields its URL."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", _UPSTREAM],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'functions'}"},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    try:
+        yield process.stdout.readline().strip()
+    finally:
+        process.communicate("", timeout=10)

@@ -126,6 +126,57 @@ REFUSALS = [
         id="a role, named with its index",
     ),
     pytest.param(
+        request(messages=[HI] * 1500 + [{"role": "robot"}]),
+        invalid(
+            "messages[1500].role",
+            "Invalid value for 'messages[1500].role': Input should be 'system', 'developer', "
+            "'user', 'assistant', 'tool' or 'function'.",
+        ),
+        id="a role past the first slice of messages, named with its index",
+    ),
+    pytest.param(
+        request(messages=[HI] * 1500 + [{"role": "user", "content": 1}], temperature=3),
+        invalid(
+            "messages[1500].content",
+            "Invalid value for 'messages[1500].content': Input should be a valid string.",
+        ),
+        id="a message past the first slice before a later field",
+    ),
+    pytest.param(
+        request(model="", messages=[HI] * 1500 + [{"role": "robot"}]),
+        invalid("model", "Invalid value for 'model': String should have at least 1 character."),
+        id="the model before a message past the first slice",
+    ),
+    pytest.param(
+        request(messages=[HI] * 1500, temperature=3),
+        invalid(
+            "temperature",
+            "Invalid value for 'temperature': Input should be less than or equal to 2.",
+        ),
+        id="a later field, with many valid messages",
+    ),
+    pytest.param(
+        request(messages=[HI] * 20_001),
+        invalid(
+            "messages",
+            "Invalid value for 'messages': a request may hold at most 20000 messages, "
+            "content parts, tool calls and tools together.",
+        ),
+        id="more messages than a request may hold",
+    ),
+    pytest.param(
+        request(
+            messages=[HI] * 10_000 + [{"role": "user", "content": [{"type": "text"}] * 9_000}],
+            tools=[{"type": "function", "function": {"name": "f"}}] * 1_000,
+        ),
+        invalid(
+            "messages",
+            "Invalid value for 'messages': a request may hold at most 20000 messages, "
+            "content parts, tool calls and tools together.",
+        ),
+        id="messages, content parts and tools counted together",
+    ),
+    pytest.param(
         request(messages=[{"role": "assistant", "tool_calls": [{"id": "c", "function": {}}]}]),
         invalid(
             "messages[0].tool_calls[0].function.name",

@@ -617,6 +617,15 @@ REFUSALS = [
         invalid("model", "String should have at least 1 character."),
         id="chat schema: model",
     ),
+    pytest.param(
+        request(messages=[HI] * 20_001),
+        invalid(
+            "messages",
+            "a request may hold at most 20000 messages, content parts, tool calls and tools "
+            "together.",
+        ),
+        id="chat schema: more messages than a request may hold",
+    ),
 ]
 
 

@@ -549,6 +549,15 @@ REFUSALS = [
         invalid("temperature", "Input should be less than or equal to 2."),
         id="chat schema: temperature, same name",
     ),
+    pytest.param(
+        request(input=[{"role": "user", "content": "x"}] * 20_001),
+        invalid(
+            "input",
+            "a request may hold at most 20000 messages, content parts, tool calls and tools "
+            "together.",
+        ),
+        id="chat schema: more items than a request may hold, named input",
+    ),
 ]
 
 

@@ -29,6 +29,9 @@ from gateway.doors.validate import (
 
 _LITTLE_ENDIAN = sys.byteorder == "little"
 _INPUT = "a string, an array of strings, an array of tokens or an array of token arrays"
+MAX_INPUTS = 2048
+"""Inputs per request, as OpenAI allows: each is a vector to answer, and 4 MiB of
+one-letter strings would be a million of them."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -87,6 +90,8 @@ def _check_input(value: object) -> None:
         return
     if not isinstance(value, list) or not value:
         raise invalid("input", f"expected {_INPUT}.")
+    if isinstance(value[0], list | str) and len(value) > MAX_INPUTS:
+        raise invalid("input", f"expected at most {MAX_INPUTS} inputs.")
     if isinstance(value[0], list):
         for index, tokens in enumerate(value):
             if not isinstance(tokens, list) or not tokens:
