@@ -354,7 +354,12 @@ class CompletionService:
         it (`route`, from `native_route`); a fallback is tried only if it speaks it too.
         The response cache is not consulted: it keeps chunks, and a native answer is none.
         `keep`, if given, gets the response object the answer amounts to (see `Keep`)."""
-        native = passthrough.check(raw_body, route, request.headers, self._forwarded(request))
+        forwarded = self._forwarded(request)
+        native = await parse_off_loop(
+            request,
+            lambda body: passthrough.check(body, route, request.headers, forwarded),
+            raw_body,
+        )
         if native.left_out:
             log_left_out(door.name, native.left_out)
         context = RequestContext.create(
