@@ -18,6 +18,7 @@ from gateway.aggregate import CompletionBuilder, collect
 from gateway.cache.report import CacheReport
 from gateway.cache.service import CacheTicket, Clock, ResponseCache
 from gateway.cache.streams import ReplayStream
+from gateway.claude_fields import params_for_route
 from gateway.config import ModelRoute, NativeProtocol, Settings, TenantConfig
 from gateway.context import RequestContext
 from gateway.core.chunks import ChunkStream, Usage
@@ -102,8 +103,9 @@ class CompletionService:
         # ends (`_end_stream`, `_collect`); a call that fails before it is released.
         reservation = await self.limiter.admit(tenant, route, chat.body, door.limit_headers)
         cache = self._cache.ticket(route, tenant, chat.body, request.headers.get("cache-control"))
+        params_for = partial(params_for_route, door.name, chat, provider_params)
         try:
-            served_by, opened = await self._answer(request, context, provider_params, cache)
+            served_by, opened = await self._answer(request, context, params_for, cache)
         except BaseException:
             await reservation.release()
             raise
@@ -175,7 +177,7 @@ class CompletionService:
         self,
         request: Request,
         context: RequestContext,
-        params: ProviderParams,
+        params: Callable[[ModelRoute], ProviderParams],
         cache: CacheTicket | None,
     ) -> tuple[ModelRoute, ChunkStream]:
         """The stored answer if there is one, else the provider's (recorded if it may be
@@ -284,10 +286,10 @@ class CompletionService:
         route: ModelRoute,
         *,
         context: RequestContext,
-        params: ProviderParams,
+        params: Callable[[ModelRoute], ProviderParams],
         headers: dict[str, str],
     ) -> ChunkStream:
-        upstream = self._upstream(route, context, params, headers)
+        upstream = self._upstream(route, context, params(route), headers)
         return await self._providers.for_route(route).open(upstream)
 
     async def _embed_route(

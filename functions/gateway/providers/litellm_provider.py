@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 
+from gateway.claude_fields import litellm_parameters
 from gateway.core.chunk_shape import WRONG_SHAPE, checked_chunk
 from gateway.core.chunks import STRING_FIELDS, Choice, Chunk, ChunkStream, Usage
 from gateway.core.embeddings import Embeddings, checked_embeddings
@@ -87,17 +88,18 @@ class LiteLLMProvider:
         litellm, stream_patches = _load()
         route = request.route
         api_key = route.api_key.reveal() if route.api_key else None
+        params, extra_body = litellm_parameters(route, request.params, request.extra_body)
         try:
             async with asyncio.timeout(request.timeout_seconds):
                 stream = await litellm.acompletion(
-                    **request.params,
+                    **params,
                     model=route.model,
                     api_base=route.api_base,
                     api_key=api_key,
                     stream=True,
                     stream_options={"include_usage": True},
                     extra_headers=request.headers or None,
-                    extra_body=request.extra_body or None,
+                    extra_body=extra_body or None,
                     max_retries=0,
                     num_retries=0,
                 )
@@ -194,6 +196,16 @@ def _tool_call(call: Any) -> dict[str, Any]:
     return fragment
 
 
+_THINKING_BLOCK_FIELDS = ("type", "index", "thinking", "signature", "data")
+
+
+def _thinking_block(block: Any) -> dict[str, Any]:
+    """A thinking block's piece as LiteLLM gives it (Anthropic's, Bedrock's and Vertex's
+    thinking and redacted thinking), its own fields only."""
+    fields = field_values(block)
+    return {name: fields[name] for name in _THINKING_BLOCK_FIELDS if name in fields}
+
+
 def _choice(choice: Any) -> dict[str, Any]:
     fields = field_values(choice)
     source = field_values(fields.get("delta"))
@@ -205,6 +217,9 @@ def _choice(choice: Any) -> dict[str, Any]:
     tool_calls = source.get("tool_calls")
     if tool_calls:
         delta["tool_calls"] = [_tool_call(call) for call in tool_calls]
+    thinking_blocks = source.get("thinking_blocks")
+    if thinking_blocks:
+        delta["thinking_blocks"] = [_thinking_block(block) for block in thinking_blocks]
     out = {
         "index": fields.get("index", 0),
         "delta": delta,
