@@ -4,13 +4,13 @@ without them for the routes that do not.
 LiteLLM carries them from OpenAI-format messages to Claude on Anthropic's API, Bedrock
 and Vertex: `cache_control` on content parts, tool definitions, tool calls and tool
 messages; an assistant message's `thinking_blocks` (with their signatures); and the
-`thinking` and `top_k` parameters. The chat door passes what its client sent as it is.
-A door that translates another protocol (Messages, Responses) carries the same fields
-into the chat body and marks it (`ChatRequest.claude_fields`); on a route that does not
-take them, the provider gets the body without them: `cache_control` is left out (and
-logged: caching is automatic there, or absent), thinking blocks are left out silently
-(no other provider reads them back; every thinking client sends them), and `thinking`
-becomes `reasoning_effort`.
+`thinking`, `top_k` and top-level `cache_control` parameters. The chat door passes what
+its client sent as it is. A door that translates another protocol (Messages, Responses)
+carries the same fields into the chat body and marks it (`ChatRequest.claude_fields`);
+on a route that does not take them, the provider gets the body without them:
+`cache_control` is left out (and logged: caching is automatic there, or absent),
+thinking blocks are left out silently (no other provider reads them back; every thinking
+client sends them), and `thinking` becomes `reasoning_effort`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from gateway.core.request import ChatRequest
 from gateway.observability import log_left_out
 from gateway.params import ProviderParams, split_params
 
-CLAUDE_PARAMS = frozenset({"thinking", "top_k"})
+CLAUDE_PARAMS = frozenset({"thinking", "top_k", "cache_control"})
 """Anthropic parameters LiteLLM maps for Claude: given to it as parameters, not in
 `extra_body`, which its Anthropic transformation would send as a field of that name."""
 
@@ -77,6 +77,8 @@ def without_claude_fields(body: dict[str, Any]) -> tuple[dict[str, Any], set[str
             out["reasoning_effort"] = effort
         elif thinking.get("type") != "disabled":
             left_out.add(f"thinking {thinking.get('type')}")
+    if out.pop("cache_control", None) is not None:
+        left_out.add("cache_control")
     out["messages"] = [_message(message, left_out) for message in body["messages"]]
     if "tools" in out:
         out["tools"] = [_uncached(tool, left_out) for tool in out["tools"]]

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from gateway.aggregate import CompletionBuilder
+from gateway.claude_fields import without_claude_fields
 from gateway.core.chunks import Chunk, Usage
 from gateway.doors.base import Reply
 from gateway.doors.messages import MESSAGES
@@ -365,10 +366,84 @@ TRANSLATIONS = [
 
 
 @pytest.mark.parametrize(("body", "expected", "left_out"), TRANSLATIONS)
-def test_a_messages_request_becomes_a_chat_request(
+def test_a_messages_request_becomes_a_chat_request_for_a_route_that_is_not_claude(
     body: dict[str, Any], expected: dict[str, Any], left_out: set[str]
 ) -> None:
-    assert translate(body) == (expected, left_out)
+    carried, door_left_out = translate(body)
+    sent, route_left_out = without_claude_fields(carried)
+
+    assert (sent, door_left_out | route_left_out) == (expected, left_out)
+
+
+CACHED = {"type": "ephemeral"}
+SIGNED = {"type": "thinking", "thinking": "Hmm.", "signature": "c2ln+/="}
+REDACTED = {"type": "redacted_thinking", "data": "b3BhcXVl"}
+
+CLAUDE_TRANSLATIONS = [
+    pytest.param(
+        request(system=[text("One."), text("Two.", cache_control=CACHED)]),
+        chat(
+            {
+                "role": "system",
+                "content": [text("One."), text("Two.", cache_control=CACHED)],
+            },
+            HI,
+        ),
+        id="a system breakpoint stays on its part",
+    ),
+    pytest.param(
+        request(
+            user([text("Look:"), {"type": "image", "source": PNG, "cache_control": CACHED}]),
+            tools=[{**TOOL, "cache_control": CACHED}],
+        ),
+        {
+            **chat(user([text("Look:"), {**PNG_PART, "cache_control": CACHED}])),
+            "tools": [{**CHAT_TOOL, "cache_control": CACHED}],
+        },
+        id="breakpoints on user parts and tools stay where they were",
+    ),
+    pytest.param(
+        request(
+            HI,
+            assistant([SIGNED, REDACTED, {**tool_use("t1", "f", {}), "cache_control": CACHED}]),
+            user(
+                [
+                    tool_result("t1", "done", cache_control=CACHED),
+                    tool_result("t2", [text("a"), text("b", cache_control=CACHED)]),
+                ]
+            ),
+            thinking={"type": "enabled", "budget_tokens": 500},
+            cache_control=CACHED,
+        ),
+        {
+            **chat(
+                HI,
+                {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [{**call("t1", "f", "{}"), "cache_control": CACHED}],
+                    "thinking_blocks": [SIGNED, REDACTED],
+                },
+                {"role": "tool", "tool_call_id": "t1", "content": "done", "cache_control": CACHED},
+                {
+                    "role": "tool",
+                    "tool_call_id": "t2",
+                    "content": [text("a"), text("b", cache_control=CACHED)],
+                },
+            ),
+            "thinking": {"type": "enabled", "budget_tokens": 500},
+            "cache_control": CACHED,
+        },
+        id="thinking blocks, signatures, the budget and tool breakpoints as sent",
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), CLAUDE_TRANSLATIONS)
+def test_claudes_fields_are_carried_for_claude_routes(
+    body: dict[str, Any], expected: dict[str, Any]
+) -> None:
+    assert translate(body) == (expected, set())
 
 
 @pytest.mark.parametrize(
