@@ -19,7 +19,6 @@ from typing import Any
 
 from gateway.config import ModelRoute
 from gateway.core.request import ChatRequest
-from gateway.observability import log_left_out
 from gateway.params import ProviderParams, split_params
 
 CLAUDE_PARAMS = frozenset({"thinking", "top_k", "cache_control"})
@@ -53,17 +52,20 @@ def litellm_parameters(
 
 
 def params_for_route(
-    door: str, chat: ChatRequest, params: ProviderParams, route: ModelRoute
+    chat: ChatRequest, params: ProviderParams, route: ModelRoute
 ) -> ProviderParams:
     """What `route` is sent of a door's request: `params` (the split body), or, when the
-    door carried Claude's fields and the route does not take them, the body without them
-    (what was left out is logged)."""
+    door carried Claude's fields and the route does not take them, the body without them."""
     if not chat.claude_fields or takes_claude_fields(route):
         return params
-    body, left_out = without_claude_fields(chat.body)
-    if left_out:
-        log_left_out(door, frozenset(left_out))
-    return split_params(body)
+    return split_params(without_claude_fields(chat.body)[0])
+
+
+def left_out_for_route(chat: ChatRequest, route: ModelRoute) -> frozenset[str]:
+    """The names of what `params_for_route` leaves out for `route`, for the log."""
+    if not chat.claude_fields or takes_claude_fields(route):
+        return frozenset()
+    return frozenset(without_claude_fields(chat.body)[1])
 
 
 def without_claude_fields(body: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:

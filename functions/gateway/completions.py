@@ -18,7 +18,7 @@ from gateway.aggregate import CompletionBuilder, collect
 from gateway.cache.report import CacheReport
 from gateway.cache.service import CacheTicket, Clock, ResponseCache
 from gateway.cache.streams import ReplayStream
-from gateway.claude_fields import params_for_route
+from gateway.claude_fields import left_out_for_route, params_for_route
 from gateway.config import ModelRoute, NativeProtocol, Settings, TenantConfig
 from gateway.context import RequestContext
 from gateway.core.chunks import ChunkStream, Usage
@@ -90,11 +90,11 @@ class CompletionService:
         if passthrough is not None and (route := self._native_route(tenant, passthrough, raw_body)):
             return await self._pass_through(request, tenant, door, passthrough, route, raw_body)
         chat = door.parse(raw_body)
-        if chat.left_out:
-            log_left_out(door.name, chat.left_out)
         keep_body = None if keep is None else partial(keep, chat)
         provider_params = split_params(chat.body)
         route = self.route_for(tenant, chat.model)
+        if left_out := chat.left_out | left_out_for_route(chat, route):
+            log_left_out(door.name, left_out)
         context = RequestContext.create(
             self._settings, tenant, route, door.name, door.id_prefix, chat, request.scope
         )
@@ -103,7 +103,7 @@ class CompletionService:
         # ends (`_end_stream`, `_collect`); a call that fails before it is released.
         reservation = await self.limiter.admit(tenant, route, chat.body, door.limit_headers)
         cache = self._cache.ticket(route, tenant, chat.body, request.headers.get("cache-control"))
-        params_for = partial(params_for_route, door.name, chat, provider_params)
+        params_for = partial(params_for_route, chat, provider_params)
         try:
             served_by, opened = await self._answer(request, context, params_for, cache)
         except BaseException:

@@ -1,0 +1,210 @@
+"""The chat and Responses doors on a Claude route through LiteLLM: prompt-cache breakpoints
+reach Anthropic's API where the client put them, and a tool loop with thinking keeps its
+signed thinking blocks both ways. The official `openai` SDK is the client, the gateway a
+real uvicorn server, and the strict stand-in for Anthropic's API
+(tests/support/anthropic_standin.py) checks every thinking block's signature."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import openai
+import pytest
+
+from gateway.config import Settings
+from tests.support.anthropic_standin import AnthropicStandIn, text, thinking, tool_use
+from tests.support.gateway import PROVIDER_KEY, TENANT_KEY
+from tests.support.servers import serve, serve_app
+
+STREAM = [False, True]
+CACHED = {"type": "ephemeral"}
+READ = {
+    "type": "function",
+    "function": {"name": "Read", "parameters": {"type": "object", "properties": {}}},
+}
+
+
+@pytest.fixture(scope="module")
+def anthropic_api() -> Iterator[AnthropicStandIn]:
+    stand_in = AnthropicStandIn(PROVIDER_KEY)
+    with serve_app(stand_in.app) as url:
+        stand_in.url = url  # type: ignore[attr-defined]
+        yield stand_in
+
+
+@pytest.fixture(autouse=True)
+def _fresh(anthropic_api: AnthropicStandIn) -> None:
+    anthropic_api.reset()
+
+
+@pytest.fixture(scope="module")
+def client(anthropic_api: AnthropicStandIn) -> Iterator[openai.OpenAI]:
+    route = {
+        "model": "anthropic/claude-sonnet-4-5",
+        "api_base": anthropic_api.url,  # type: ignore[attr-defined]
+        "api_key_env": "ANTHROPIC_KEY",
+        "provider": "litellm",
+    }
+    env = {
+        "GATEWAY_API_KEYS": json.dumps({"acme": [TENANT_KEY]}),
+        "GATEWAY_MODELS": json.dumps({"claude": route}),
+        "ANTHROPIC_KEY": PROVIDER_KEY,
+    }
+    with serve(Settings.from_env(env)) as url:
+        yield openai.OpenAI(base_url=f"{url}/v1", api_key=TENANT_KEY, max_retries=0)
+
+
+def breakpoints(value: Any, path: str = "") -> list[str]:
+    """The paths of every `cache_control` in a body, in order."""
+    if isinstance(value, dict):
+        found = [path] if "cache_control" in value else []
+        for name, inner in value.items():
+            found += breakpoints(inner, f"{path}.{name}" if path else name)
+        return found
+    if isinstance(value, list):
+        return [p for i, inner in enumerate(value) for p in breakpoints(inner, f"{path}[{i}]")]
+    return []
+
+
+# The chat door
+
+
+def chat_turn(client: openai.OpenAI, stream: bool, messages: list[Any]) -> dict[str, Any]:
+    """One answer's message as the client assembles it: text, tool calls, and the thinking
+    blocks (LiteLLM's `thinking_blocks`, pieces joined by `index` when streamed)."""
+    request: dict[str, Any] = {
+        "model": "claude",
+        "max_tokens": 2048,
+        "messages": messages,
+        "tools": [{**READ, "cache_control": CACHED}],
+        "extra_body": {"thinking": {"type": "enabled", "budget_tokens": 500}},
+    }
+    if not stream:
+        answer = client.chat.completions.create(**request)
+        return answer.choices[0].message.model_dump(exclude_none=True)
+    message: dict[str, Any] = {"role": "assistant", "content": ""}
+    blocks: dict[int, dict[str, Any]] = {}
+    calls: dict[int, dict[str, Any]] = {}
+    for chunk in client.chat.completions.create(stream=True, **request):
+        for choice in chunk.choices:
+            delta = choice.delta.model_dump(exclude_none=True)
+            message["content"] += delta.get("content") or ""
+            for piece in delta.get("thinking_blocks") or ():
+                block = blocks.setdefault(piece.pop("index"), {"type": piece["type"]})
+                block["thinking"] = block.get("thinking", "") + piece.pop("thinking", "")
+                block.update(piece)
+            for fragment in delta.get("tool_calls") or ():
+                call = calls.setdefault(
+                    fragment["index"],
+                    {"id": fragment.get("id"), "type": "function", "function": {}},
+                )
+                function = call["function"]
+                for name in ("name", "arguments"):
+                    function[name] = function.get(name, "") + fragment["function"].get(name, "")
+    if blocks:
+        message["thinking_blocks"] = [blocks[i] for i in sorted(blocks)]
+    if calls:
+        message["tool_calls"] = [calls[i] for i in sorted(calls)]
+    return message
+
+
+@pytest.mark.parametrize("stream", STREAM, ids=["json", "stream"])
+def test_a_chat_tool_loop_with_thinking_and_breakpoints_reaches_claude_as_sent(
+    client: openai.OpenAI, anthropic_api: AnthropicStandIn, stream: bool
+) -> None:
+    anthropic_api.turns = [
+        [thinking("The file will say."), tool_use("Read", {"path": "a.txt"})],
+        [thinking("It says hello."), text("Hello.")],
+    ]
+    system = {
+        "role": "system",
+        "content": [{"type": "text", "text": "Terse.", "cache_control": CACHED}],
+    }
+    user = {
+        "role": "user",
+        "content": [{"type": "text", "text": "Read a.txt", "cache_control": CACHED}],
+    }
+
+    first = chat_turn(client, stream, [system, user])
+    result = {
+        "role": "tool",
+        "tool_call_id": first["tool_calls"][0]["id"],
+        "content": [{"type": "text", "text": "hello", "cache_control": CACHED}],
+    }
+    second = chat_turn(client, stream, [system, user, first, result])
+
+    signed = {
+        "type": "thinking",
+        "thinking": "The file will say.",
+        "signature": anthropic_api.sign("The file will say."),
+    }
+    assert first["thinking_blocks"] == [signed]
+    assert second["thinking_blocks"][0]["signature"] == anthropic_api.sign("It says hello.")
+    assert second["content"] == "Hello."
+    sent = anthropic_api.last.body
+    assert sent["thinking"] == {"type": "enabled", "budget_tokens": 500}
+    assert sent["messages"][1]["content"][0] == signed
+    assert breakpoints(sent) == [
+        "messages[0].content[0]",
+        "messages[2].content[0].content[0]",
+        "tools[0]",
+        "system[0]",
+    ]
+
+
+# The Responses door
+
+
+def responses_turn(client: openai.OpenAI, stream: bool, items: list[Any]) -> list[dict[str, Any]]:
+    """One answer's output items, as the SDK gives or assembles them."""
+    request: dict[str, Any] = {
+        "model": "claude",
+        "input": items,
+        "tools": [{"type": "function", "name": "Read", "parameters": {"type": "object"}}],
+        "reasoning": {"effort": "low"},
+        "include": ["reasoning.encrypted_content"],
+        "store": False,
+    }
+    if stream:
+        with client.responses.stream(**request) as events:
+            response = events.get_final_response()
+    else:
+        response = client.responses.create(**request)
+    return [item.model_dump(exclude_none=True) for item in response.output]
+
+
+@pytest.mark.parametrize("stream", STREAM, ids=["json", "stream"])
+def test_a_responses_tool_loop_keeps_claudes_signed_thinking_in_reasoning_items(
+    client: openai.OpenAI,
+    anthropic_api: AnthropicStandIn,
+    caplog: pytest.LogCaptureFixture,
+    stream: bool,
+) -> None:
+    anthropic_api.turns = [
+        [thinking("The file will say."), tool_use("Read", {"path": "a.txt"})],
+        [thinking("It says hello."), text("Hello.")],
+    ]
+    user = {"role": "user", "content": "Read a.txt"}
+    first = responses_turn(client, stream, [user])
+    reasoning, call = first
+    openai_s = {"type": "reasoning", "id": "rs_x", "summary": [], "encrypted_content": "gAAAAB"}
+    result = {"type": "function_call_output", "call_id": call["call_id"], "output": "hello"}
+    with caplog.at_level(logging.INFO, logger="gateway"):
+        second = responses_turn(client, stream, [user, openai_s, *first, result])
+
+    signed = {
+        "type": "thinking",
+        "thinking": "The file will say.",
+        "signature": anthropic_api.sign("The file will say."),
+    }
+    assert reasoning["type"] == "reasoning"
+    assert reasoning["content"] == [{"type": "reasoning_text", "text": "The file will say."}]
+    assert json.loads(reasoning["encrypted_content"]) == [signed]
+    assert second[0]["content"][0]["text"] == "It says hello."
+    assert second[-1]["content"][0]["text"] == "Hello."
+    assert anthropic_api.last.body["messages"][1]["content"][0] == signed
+    left_out = [r.__dict__.get("left_out") for r in caplog.records if r.msg == "fields left out"]
+    assert left_out == [["reasoning items of another provider"]]
