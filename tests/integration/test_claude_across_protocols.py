@@ -1,8 +1,9 @@
-"""The chat and Responses doors on a Claude route through LiteLLM: prompt-cache breakpoints
-reach Anthropic's API where the client put them, and a tool loop with thinking keeps its
-signed thinking blocks both ways. The official `openai` SDK is the client, the gateway a
-real uvicorn server, and the strict stand-in for Anthropic's API
-(tests/support/anthropic_standin.py) checks every thinking block's signature."""
+"""Doors of one protocol on Claude routes through LiteLLM: the chat and Responses doors on
+an `anthropic/...` route, the Messages door (translated) on a Bedrock one. Prompt-cache
+breakpoints reach the provider where the client put them, and a tool loop with thinking
+keeps its signed thinking blocks both ways. The official SDKs are the clients, the
+gateway a real uvicorn server, and the strict stand-in for Anthropic's API (and Claude on
+Bedrock, tests/support/anthropic_standin.py) checks every thinking block's signature."""
 
 from __future__ import annotations
 
@@ -11,11 +12,18 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
+import anthropic
 import openai
 import pytest
 
 from gateway.config import Settings
-from tests.support.anthropic_standin import AnthropicStandIn, text, thinking, tool_use
+from tests.support.anthropic_standin import (
+    REDACTED,
+    AnthropicStandIn,
+    text,
+    thinking,
+    tool_use,
+)
 from tests.support.gateway import PROVIDER_KEY, TENANT_KEY
 from tests.support.servers import serve, serve_app
 
@@ -41,24 +49,31 @@ def _fresh(anthropic_api: AnthropicStandIn) -> None:
 
 
 @pytest.fixture(scope="module")
-def client(anthropic_api: AnthropicStandIn) -> Iterator[openai.OpenAI]:
-    route = {
-        "model": "anthropic/claude-sonnet-4-5",
-        "api_base": anthropic_api.url,  # type: ignore[attr-defined]
-        "api_key_env": "ANTHROPIC_KEY",
-        "provider": "litellm",
-    }
+def gateway(anthropic_api: AnthropicStandIn) -> Iterator[str]:
+    url = anthropic_api.url  # type: ignore[attr-defined]
+    claude = {"model": "anthropic/claude-sonnet-4-5", "api_base": url, "api_key_env": "KEY"}
+    bedrock = {"model": "bedrock/invoke/us.anthropic.claude-sonnet-4-5-v1:0", "api_base": url}
     env = {
         "GATEWAY_API_KEYS": json.dumps({"acme": [TENANT_KEY]}),
-        "GATEWAY_MODELS": json.dumps({"claude": route}),
-        "ANTHROPIC_KEY": PROVIDER_KEY,
+        "GATEWAY_MODELS": json.dumps({"claude": claude, "claude-bedrock": bedrock}),
+        "KEY": PROVIDER_KEY,
     }
-    with serve(Settings.from_env(env)) as url:
-        yield openai.OpenAI(base_url=f"{url}/v1", api_key=TENANT_KEY, max_retries=0)
+    # LiteLLM signs Bedrock requests with the credentials of the environment.
+    aws = {"AWS_ACCESS_KEY_ID": "AKIDSTANDIN", "AWS_SECRET_ACCESS_KEY": "standin"}
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in {**aws, "AWS_REGION_NAME": "us-east-1"}.items():
+            patch.setenv(name, value)
+        with serve(Settings.from_env(env)) as gateway_url:
+            yield gateway_url
+
+
+@pytest.fixture(scope="module")
+def client(gateway: str) -> openai.OpenAI:
+    return openai.OpenAI(base_url=f"{gateway}/v1", api_key=TENANT_KEY, max_retries=0)
 
 
 def breakpoints(value: Any, path: str = "") -> list[str]:
-    """The paths of every `cache_control` in a body, in order."""
+    """The paths of every `cache_control` in a body."""
     if isinstance(value, dict):
         found = [path] if "cache_control" in value else []
         for name, inner in value.items():
@@ -147,11 +162,11 @@ def test_a_chat_tool_loop_with_thinking_and_breakpoints_reaches_claude_as_sent(
     sent = anthropic_api.last.body
     assert sent["thinking"] == {"type": "enabled", "budget_tokens": 500}
     assert sent["messages"][1]["content"][0] == signed
-    assert breakpoints(sent) == [
+    assert sorted(breakpoints(sent)) == [
         "messages[0].content[0]",
         "messages[2].content[0].content[0]",
-        "tools[0]",
         "system[0]",
+        "tools[0]",
     ]
 
 
@@ -208,3 +223,69 @@ def test_a_responses_tool_loop_keeps_claudes_signed_thinking_in_reasoning_items(
     assert anthropic_api.last.body["messages"][1]["content"][0] == signed
     left_out = [r.__dict__.get("left_out") for r in caplog.records if r.msg == "fields left out"]
     assert left_out == [["reasoning items of another provider"]]
+
+
+# The Messages door, translated (Claude on Bedrock through LiteLLM's chat interface)
+
+
+def create(client: anthropic.Anthropic, stream: bool, **request: Any) -> anthropic.types.Message:
+    if stream:
+        with client.messages.stream(**request) as events:
+            return events.get_final_message()
+    return client.messages.create(**request)
+
+
+@pytest.mark.parametrize("stream", STREAM, ids=["json", "stream"])
+def test_a_messages_tool_loop_on_bedrock_keeps_breakpoints_and_signed_thinking(
+    gateway: str, anthropic_api: AnthropicStandIn, stream: bool
+) -> None:
+    client = anthropic.Anthropic(base_url=gateway, api_key=TENANT_KEY, max_retries=0)
+    anthropic_api.turns = [
+        [thinking("The file will say."), REDACTED, tool_use("Read", {"path": "a.txt"})],
+        [thinking("It says hello."), text("Hello.")],
+    ]
+    request: dict[str, Any] = {
+        "model": "claude-bedrock",
+        "max_tokens": 2048,
+        "thinking": {"type": "enabled", "budget_tokens": 500},
+        "system": [{"type": "text", "text": "Terse.", "cache_control": CACHED}],
+        "tools": [{"name": "Read", "input_schema": {"type": "object"}, "cache_control": CACHED}],
+        "messages": [
+            {"role": "user", "content": [{"type": "text", "text": "Read", "cache_control": CACHED}]}
+        ],
+    }
+
+    first = create(client, stream, **request)
+    [thought, redacted, call] = first.content
+    request["messages"] += [
+        {"role": "assistant", "content": [block.model_dump() for block in first.content]},
+        {
+            "role": "user",
+            "content": [
+                {
+                    "type": "tool_result",
+                    "tool_use_id": call.id,  # type: ignore[union-attr]
+                    "content": "hello",
+                    "cache_control": CACHED,
+                }
+            ],
+        },
+    ]
+    second = create(client, stream, **request)
+
+    assert thought.signature == anthropic_api.sign("The file will say.")  # type: ignore[union-attr]
+    assert redacted.type == "redacted_thinking"
+    assert second.content[0].signature == anthropic_api.sign("It says hello.")  # type: ignore[union-attr]
+    assert second.content[1].text == "Hello."  # type: ignore[union-attr]
+    sent = anthropic_api.last.body
+    assert sent["thinking"] == {"type": "enabled", "budget_tokens": 500}
+    assert sent["messages"][1]["content"][:2] == [
+        thought.model_dump(),
+        redacted.model_dump(),
+    ]
+    assert sorted(breakpoints(sent)) == [
+        "messages[0].content[0]",
+        "messages[2].content[0]",
+        "system[0]",
+        "tools[0]",
+    ]
