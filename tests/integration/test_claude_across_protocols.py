@@ -1,5 +1,6 @@
-"""Doors of one protocol on Claude routes through LiteLLM: the chat and Responses doors on
-an `anthropic/...` route, the Messages door (translated) on a Bedrock one. Prompt-cache
+"""Claude routes through LiteLLM: the chat and Responses doors (translated) on an
+`anthropic/...` route, the Messages door (natively, by LiteLLM's Messages interface) on a
+Bedrock one. Prompt-cache
 breakpoints reach the provider where the client put them, and a tool loop with thinking
 keeps its signed thinking blocks both ways. The official SDKs are the clients, the
 gateway a real uvicorn server, and the strict stand-in for Anthropic's API (and Claude on
@@ -225,7 +226,7 @@ def test_a_responses_tool_loop_keeps_claudes_signed_thinking_in_reasoning_items(
     assert left_out == [["reasoning items of another provider"]]
 
 
-# The Messages door, translated (Claude on Bedrock through LiteLLM's chat interface)
+# The Messages door on Claude on Bedrock, natively through LiteLLM's Messages interface
 
 
 def create(client: anthropic.Anthropic, stream: bool, **request: Any) -> anthropic.types.Message:
@@ -278,6 +279,7 @@ def test_a_messages_tool_loop_on_bedrock_keeps_breakpoints_and_signed_thinking(
     assert second.content[0].signature == anthropic_api.sign("It says hello.")  # type: ignore[union-attr]
     assert second.content[1].text == "Hello."  # type: ignore[union-attr]
     sent = anthropic_api.last.body
+    assert sent["tools"] == request["tools"]  # as sent: not through chat's tool shape
     assert sent["thinking"] == {"type": "enabled", "budget_tokens": 500}
     assert sent["messages"][1]["content"][:2] == [
         thought.model_dump(),
@@ -289,3 +291,52 @@ def test_a_messages_tool_loop_on_bedrock_keeps_breakpoints_and_signed_thinking(
         "system[0]",
         "tools[0]",
     ]
+
+
+@pytest.mark.parametrize("stream", STREAM, ids=["json", "stream"])
+def test_a_field_litellm_would_take_as_configuration_never_reaches_it(
+    gateway: str,
+    anthropic_api: AnthropicStandIn,
+    caplog: pytest.LogCaptureFixture,
+    stream: bool,
+) -> None:
+    """LiteLLM's Messages interface takes the request's fields and its own configuration
+    as keyword arguments alike: `model_id` (the Bedrock model the request is sent to,
+    whatever the route says) and `model_info` (a deployment's settings) are its
+    configuration, and on no list of transport fields; as body fields they are left out,
+    not given to it."""
+    client = anthropic.Anthropic(base_url=gateway, api_key=TENANT_KEY, max_retries=0)
+    planted = {"model_id": "anthropic.claude-opus-4-1-v1:0", "model_info": {"mode": "chat"}}
+    with caplog.at_level(logging.INFO, logger="gateway"):
+        answer = create(
+            client,
+            stream,
+            model="claude-bedrock",
+            max_tokens=64,
+            messages=[{"role": "user", "content": "hi"}],
+            extra_body=planted,
+        )
+
+    assert answer.content[-1].text == "Hello."  # type: ignore[union-attr]
+    assert planted.keys().isdisjoint(anthropic_api.last.body)
+    assert anthropic_api.last.path.startswith("/model/us.anthropic.claude-sonnet-4-5-v1:0/")
+    left_out = [r.__dict__.get("left_out") for r in caplog.records if r.msg == "fields left out"]
+    assert left_out == [sorted(planted)]
+
+
+@pytest.mark.parametrize("field", ["api_base", "aws_bedrock_runtime_endpoint", "extra_headers"])
+def test_a_transport_field_for_claude_on_bedrock_is_a_400(
+    gateway: str, anthropic_api: AnthropicStandIn, field: str
+) -> None:
+    client = anthropic.Anthropic(base_url=gateway, api_key=TENANT_KEY, max_retries=0)
+    with pytest.raises(anthropic.BadRequestError) as raised:
+        client.messages.create(
+            model="claude-bedrock",
+            max_tokens=64,
+            messages=[{"role": "user", "content": "hi"}],
+            extra_body={field: "http://127.0.0.1:9/"},
+        )
+
+    assert raised.value.body["error"]["type"] == "invalid_request_error"  # type: ignore[index]
+    assert field in raised.value.message
+    assert anthropic_api.received == []

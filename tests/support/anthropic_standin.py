@@ -71,6 +71,7 @@ class Received:
     """The bytes of the answer, as written."""
     gone: threading.Event = field(default_factory=threading.Event)
     """Set when the client went away before the answer was complete."""
+    path: str = "/v1/messages"
 
 
 Block = dict[str, Any]
@@ -156,7 +157,7 @@ class AnthropicStandIn:
 
     async def _bedrock(self, request: Request) -> Response:
         body = json.loads(await request.body())
-        received = Received(dict(request.headers), body)
+        received = Received(dict(request.headers), body, path=request.url.path)
         self.received.append(received)
         if not request.headers.get("authorization", "").startswith("AWS4-HMAC-SHA256 "):
             return JSONResponse({"message": "Missing Authentication Token"}, 403)

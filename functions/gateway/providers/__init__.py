@@ -17,6 +17,7 @@ class Providers:
         self._redactor = Redactor(settings.secret_values())
         self._instances: dict[ProviderKind, Provider] = {}
         self._native: dict[NativeProtocol, NativeProvider] = {}
+        self._claude_on_bedrock: NativeProvider | None = None
 
     def for_route(self, route: ModelRoute) -> Provider:
         provider = self._instances.get(route.provider)
@@ -36,6 +37,18 @@ class Providers:
             )
         return provider
 
+    def native_for(self, route: ModelRoute) -> NativeProvider:
+        """The provider a request passed through to `route` goes to: LiteLLM's native
+        Messages interface for Claude on Bedrock, else `native(route.native_protocol)`."""
+        if route.claude_on_bedrock:
+            if self._claude_on_bedrock is None:
+                from gateway.providers.litellm_messages import LiteLLMMessagesProvider
+
+                self._claude_on_bedrock = LiteLLMMessagesProvider(self._redactor)
+            return self._claude_on_bedrock
+        assert route.native_protocol is not None
+        return self.native(route.native_protocol)
+
     def _create(self, kind: ProviderKind) -> Provider:
         if kind == "echo":
             from gateway.providers.echo import EchoProvider
@@ -54,12 +67,15 @@ class Providers:
         for route in routes:
             self.for_route(route).prepare()
             if route.native_protocol is not None:
-                self.native(route.native_protocol).prepare()
+                self.native_for(route).prepare()
 
     async def aclose(self) -> None:
         for provider in self._instances.values():
             await provider.aclose()
         for native in self._native.values():
             await native.aclose()
+        if self._claude_on_bedrock is not None:
+            await self._claude_on_bedrock.aclose()
         self._instances.clear()
         self._native.clear()
+        self._claude_on_bedrock = None

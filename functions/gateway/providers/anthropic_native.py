@@ -92,6 +92,18 @@ class AnthropicNativeProvider:
         await self._http.aclose()
 
 
+def is_last_event(event: bytes, redactor: Redactor) -> bool:
+    """Whether a Messages event is `message_stop`; an `error` event is the gateway's own
+    error, its message redacted."""
+    if event.startswith(b"event: message_stop"):
+        return True
+    if event.startswith(b"event: error"):
+        data = event.partition(b"\ndata:")[2].strip()
+        detail = redactor.clean(error_message(data))
+        raise UpstreamFailed("The provider reported an error" + (f": {detail}" if detail else "."))
+    return False
+
+
 class NativeEventStream(EventSource[bytes]):
     """The provider's server-sent events, whole, in order; ends with the body, which must
     come after `message_stop`."""
@@ -113,16 +125,8 @@ class NativeEventStream(EventSource[bytes]):
             if self._stopped:
                 raise StopAsyncIteration
             raise UpstreamFailed("The provider closed the stream before it was complete.")
-        if event.startswith(b"event: message_stop"):
-            self._stopped = True
-        elif event.startswith(b"event: error"):
-            self._raise_error(event)
+        self._stopped |= is_last_event(event, self._redactor)
         return event
-
-    def _raise_error(self, event: bytes) -> None:
-        data = event.partition(b"\ndata:")[2].strip()
-        detail = self._redactor.clean(error_message(data))
-        raise UpstreamFailed("The provider reported an error" + (f": {detail}" if detail else "."))
 
     def ready(self) -> bool:
         return self._reader.ready()

@@ -51,6 +51,9 @@ def _load() -> tuple[ModuleType, StreamPatches]:
         # fetch on its own. Set, not defaulted: no environment turns it back on.
         os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
         os.environ["LITELLM_OFFLINE_MODE"] = "true"
+        # Its native Messages streams keep reading upstream after the client has gone, to
+        # bill the rest; with no slots for that, a disconnect ends the upstream read.
+        os.environ["ANTHROPIC_MESSAGES_MAX_DETACHED_STREAM_DRAINS"] = "0"
         import litellm
 
         stream_patches = install(litellm)
@@ -62,6 +65,9 @@ def _load() -> tuple[ModuleType, StreamPatches]:
         litellm.success_callback = []
         litellm.failure_callback = []
         _log_through_the_gateway(("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"))
+        # Its proxy's spend logging, which its native Messages streams run and which needs
+        # the proxy's own dependencies, warns on every stream: the gateway bills itself.
+        logging.getLogger("LiteLLM Proxy").setLevel(logging.ERROR)
         _loaded = litellm, stream_patches
     return _loaded
 
