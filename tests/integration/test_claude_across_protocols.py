@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import anthropic
+import httpx
 import openai
 import pytest
 
@@ -340,3 +342,29 @@ def test_a_transport_field_for_claude_on_bedrock_is_a_400(
     assert raised.value.body["error"]["type"] == "invalid_request_error"  # type: ignore[index]
     assert field in raised.value.message
     assert anthropic_api.received == []
+
+
+def test_the_client_going_away_ends_the_bedrock_stream(
+    gateway: str, anthropic_api: AnthropicStandIn
+) -> None:
+    """LiteLLM's Messages streams would read on after the client left, to bill the rest:
+    here the upstream read ends with the client (at the provider's next event)."""
+    anthropic_api.hold = True
+    with httpx.stream(
+        "POST",
+        f"{gateway}/v1/messages",
+        headers={"x-api-key": TENANT_KEY},
+        json={
+            "model": "claude-bedrock",
+            "max_tokens": 10,
+            "stream": True,
+            "messages": [{"role": "user", "content": "hi"}],
+        },
+        timeout=10,
+    ) as response:
+        first = next(response.iter_raw())
+        assert first.startswith(b"event: message_start")
+        left_at = time.monotonic()
+
+    assert anthropic_api.last.gone.wait(5)
+    assert time.monotonic() - left_at < 2

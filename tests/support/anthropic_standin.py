@@ -24,7 +24,7 @@ import hmac
 import json
 import struct
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -149,7 +149,7 @@ class AnthropicStandIn:
         message = self._answer(body)
         if body.get("stream"):
             return StreamingResponse(
-                self._stream(message, received, request), media_type="text/event-stream"
+                self._stream(_events(message), received, request), media_type="text/event-stream"
             )
         response = JSONResponse(message)
         received.sent += response.body
@@ -170,9 +170,11 @@ class AnthropicStandIn:
             response = JSONResponse(message)
             received.sent += response.body
             return response
-        frames = [_bedrock_frame(e) for e in _events(message) if not e.startswith(b"event: ping")]
-        received.sent += b"".join(frames)
-        return Response(b"".join(frames), media_type="application/vnd.amazon.eventstream")
+        events = (e for e in _events(message) if not e.startswith(b"event: ping"))
+        return StreamingResponse(
+            _frames(self._stream(events, received, request)),
+            media_type="application/vnd.amazon.eventstream",
+        )
 
     def _invalid(self, body: dict[str, Any]) -> str | None:
         for name in body:
@@ -245,10 +247,10 @@ class AnthropicStandIn:
         return usage
 
     async def _stream(
-        self, message: dict[str, Any], received: Received, request: Request
+        self, events: Iterable[bytes], received: Received, request: Request
     ) -> AsyncIterator[bytes]:
         try:
-            for event in _events(message):
+            for event in events:
                 received.sent += event
                 yield event
                 if self.hold:
@@ -312,6 +314,11 @@ def _deltas(block: Block) -> Iterator[dict[str, Any]]:
         arguments = json.dumps(block["input"])
         yield {"type": "input_json_delta", "partial_json": arguments[:3]}
         yield {"type": "input_json_delta", "partial_json": arguments[3:]}
+
+
+async def _frames(events: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    async for event in events:
+        yield _bedrock_frame(event)
 
 
 def _bedrock_frame(event: bytes) -> bytes:
