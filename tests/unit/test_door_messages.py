@@ -777,10 +777,11 @@ def summary(event: dict[str, Any]) -> tuple[Any, ...]:
     kind = event["type"]
     if kind == "content_block_start":
         block = event["content_block"]
-        return (kind, event["index"], block["type"], block.get("name"))
+        return (kind, event["index"], block["type"], block.get("name", block.get("data")))
     if kind == "content_block_delta":
         inner = event["delta"]
         value = inner.get("text", inner.get("thinking", inner.get("partial_json")))
+        value = inner.get("signature", value)
         return (kind, event["index"], inner["type"], value)
     if kind == "content_block_stop":
         return (kind, event["index"])
@@ -799,7 +800,46 @@ USAGE: Usage = {
     "output_tokens": 4,
 }
 
+SIGNED_THINKING = [
+    delta(
+        reasoning_content="Hm", thinking_blocks=[{"type": "thinking", "index": 0, "thinking": "Hm"}]
+    ),
+    delta(
+        reasoning_content="",
+        thinking_blocks=[{"type": "thinking", "index": 0, "thinking": "", "signature": "c2ln"}],
+    ),
+    delta(thinking_blocks=[{"type": "redacted_thinking", "index": 1, "data": "b3Bx"}]),
+    delta(
+        reasoning_content="More",
+        thinking_blocks=[{"type": "thinking", "index": 2, "thinking": "More"}],
+    ),
+    delta(content="42"),
+    delta("stop"),
+]
+"""Thinking as LiteLLM gives Claude's: signed, redacted, then unsigned (cut short)."""
+
 STREAMS = [
+    pytest.param(
+        SIGNED_THINKING,
+        [
+            START,
+            ("content_block_start", 0, "thinking", None),
+            ("content_block_delta", 0, "thinking_delta", "Hm"),
+            ("content_block_delta", 0, "signature_delta", "c2ln"),
+            ("content_block_stop", 0),
+            ("content_block_start", 1, "redacted_thinking", "b3Bx"),
+            ("content_block_stop", 1),
+            ("content_block_start", 2, "thinking", None),
+            ("content_block_delta", 2, "thinking_delta", "More"),
+            ("content_block_stop", 2),
+            ("content_block_start", 3, "text", None),
+            ("content_block_delta", 3, "text_delta", "42"),
+            ("content_block_stop", 3),
+            ("message_delta", "end_turn", NO_USAGE),
+            STOP,
+        ],
+        id="signed thinking: its signature ends its block; redacted thinking a block",
+    ),
     pytest.param(
         [delta(role="assistant", content="Hel"), delta(content="lo"), delta("stop")],
         [
@@ -1012,6 +1052,17 @@ def message(chunks: list[Chunk]) -> dict[str, Any]:
 
 
 MESSAGES_OUT = [
+    pytest.param(
+        SIGNED_THINKING,
+        [
+            {"type": "thinking", "thinking": "Hm", "signature": "c2ln"},
+            {"type": "redacted_thinking", "data": "b3Bx"},
+            {"type": "thinking", "thinking": "More", "signature": ""},
+            {"type": "text", "text": "42"},
+        ],
+        "end_turn",
+        id="signed and redacted thinking blocks, as the provider gave them",
+    ),
     pytest.param(
         [delta(content="Hel"), delta(content="lo"), delta("stop")],
         [{"type": "text", "text": "Hello"}],
