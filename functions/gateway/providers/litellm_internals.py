@@ -140,8 +140,8 @@ def no_proxy_audio(litellm: ModuleType) -> None:
     that imports `soundfile` (for audio transcription logging, never used here), a
     dependency of the proxy's extras only: where it is not installed, an empty module
     stands in for it, so that the import succeeds."""
-    if importlib.util.find_spec("soundfile") is None:
-        sys.modules.setdefault("soundfile", ModuleType("soundfile"))
+    if "soundfile" not in sys.modules and importlib.util.find_spec("soundfile") is None:
+        sys.modules["soundfile"] = ModuleType("soundfile")
 
 
 def field_values(model: Any) -> Mapping[str, Any]:
