@@ -363,12 +363,12 @@ class CompletionService:
             reservation.allowances, reservation.admitted_at
         )
         speaks = partial(_speaks, passthrough.protocol)
-        provider = self._providers.native_for
+        native_for = self._providers.native_for
         if native.stream:
             try:
                 served_by, events = await self._open(
                     context,
-                    lambda r: provider(r).stream(self._native_upstream(r, native, context)),
+                    lambda r: native_for(r).stream(self._native_upstream(r, native, context)),
                     speaks,
                 )
             except BaseException:
@@ -383,7 +383,9 @@ class CompletionService:
                 on_complete=partial(_end_stream, context, served_by, None, reservation, relayed),
             )
         answering = self._open(
-            context, lambda r: provider(r).answer(self._native_upstream(r, native, context)), speaks
+            context,
+            lambda r: native_for(r).answer(self._native_upstream(r, native, context)),
+            speaks,
         )
         answered = await self._whole_answer(
             request, context, reservation, answering, passthrough.usage
