@@ -65,9 +65,7 @@ def _load() -> tuple[ModuleType, StreamPatches]:
         litellm.success_callback = []
         litellm.failure_callback = []
         _log_through_the_gateway(("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"))
-        # Its proxy's spend logging, which its native Messages streams run and which needs
-        # the proxy's own dependencies, warns on every stream: the gateway bills itself.
-        logging.getLogger("LiteLLM Proxy").setLevel(logging.ERROR)
+        logging.getLogger("LiteLLM Proxy").addFilter(_not_proxy_billing)
         _loaded = litellm, stream_patches
     return _loaded
 
@@ -80,6 +78,12 @@ def _log_through_the_gateway(names: tuple[str, ...]) -> None:
         dependency = logging.getLogger(name)
         dependency.handlers = list(logger.handlers)
         dependency.propagate = False
+
+
+def _not_proxy_billing(record: logging.LogRecord) -> bool:
+    """Its proxy's spend logging, which its native Messages streams run and which needs
+    the proxy's own dependencies, warns on every stream: the gateway bills itself."""
+    return not str(record.msg).startswith("async_sse_wrapper billing failed")
 
 
 def _litellm() -> ModuleType:
