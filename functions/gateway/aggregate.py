@@ -11,6 +11,7 @@ import asyncio
 from typing import Any
 
 from gateway.core.chunks import TEXT_FIELDS, Chunk, ChunkStream, Delta, Usage
+from gateway.core.thinking import ThinkingBlocks
 from gateway.errors import (
     DEADLINE_MESSAGE,
     UpstreamTimeout,
@@ -24,6 +25,7 @@ class CompletionBuilder:
     def __init__(self) -> None:
         self._text: dict[str, list[str]] = {}
         self._tool_calls: dict[int, dict[str, Any]] = {}
+        self._thinking = ThinkingBlocks()
         self.logprobs: list[Any] = []
         self.finish_reason: str | None = None
         self.usage: Usage | None = None
@@ -48,6 +50,8 @@ class CompletionBuilder:
             piece = delta.get(name)
             if isinstance(piece, str):
                 self._text.setdefault(name, []).append(piece)
+        for block in delta.get("thinking_blocks") or ():
+            self._thinking.add(block)
         for fragment in delta.get("tool_calls") or ():
             call = self._tool_calls.setdefault(
                 fragment.get("index", len(self._tool_calls)),
@@ -71,6 +75,8 @@ class CompletionBuilder:
         for name in ("reasoning_content", "refusal"):
             if name in self._text:
                 message[name] = "".join(self._text[name])
+        if self._thinking.blocks:
+            message["thinking_blocks"] = self._thinking.blocks
         if self._tool_calls:
             message["tool_calls"] = [self._tool_calls[i] for i in sorted(self._tool_calls)]
         return message

@@ -18,6 +18,7 @@ from gateway.aggregate import CompletionBuilder, collect
 from gateway.cache.report import CacheReport
 from gateway.cache.service import CacheTicket, Clock, ResponseCache
 from gateway.cache.streams import ReplayStream
+from gateway.claude_fields import left_out_for_route, params_for_route
 from gateway.config import ModelRoute, NativeProtocol, Settings, TenantConfig
 from gateway.context import RequestContext
 from gateway.core.chunks import ChunkStream, Usage
@@ -98,11 +99,11 @@ class CompletionService:
         if passthrough is not None and (route := self.native_route(tenant, passthrough, raw_body)):
             return await self.pass_through(request, tenant, door, passthrough, route, raw_body)
         chat = await parse_off_loop(request, door.parse, raw_body)
-        if chat.left_out:
-            log_left_out(door.name, chat.left_out)
         keep_body = None if keep is None else partial(keep, chat)
         provider_params = split_params(chat.body)
         route = self.route_for(tenant, chat.model)
+        if left_out := chat.left_out | left_out_for_route(chat, route):
+            log_left_out(door.name, left_out)
         context = RequestContext.create(
             self._settings, tenant, route, door.name, door.id_prefix, chat, request.scope
         )
@@ -111,8 +112,9 @@ class CompletionService:
         # ends (`_end_stream`, `_collect`); a call that fails before it is released.
         reservation = await self.limiter.admit(tenant, route, chat.body, door.limit_headers)
         cache = self._cache.ticket(route, tenant, chat.body, request.headers.get("cache-control"))
+        params_for = partial(params_for_route, chat, provider_params)
         try:
-            served_by, opened = await self._answer(request, context, provider_params, cache)
+            served_by, opened = await self._answer(request, context, params_for, cache)
         except BaseException:
             await reservation.release()
             raise
@@ -184,7 +186,7 @@ class CompletionService:
         self,
         request: Request,
         context: RequestContext,
-        params: ProviderParams,
+        params: Callable[[ModelRoute], ProviderParams],
         cache: CacheTicket | None,
     ) -> tuple[ModelRoute, ChunkStream]:
         """The stored answer if there is one, else the provider's (recorded if it may be
@@ -293,10 +295,10 @@ class CompletionService:
         route: ModelRoute,
         *,
         context: RequestContext,
-        params: ProviderParams,
+        params: Callable[[ModelRoute], ProviderParams],
         headers: dict[str, str],
     ) -> ChunkStream:
-        upstream = self._upstream(route, context, params, headers)
+        upstream = self._upstream(route, context, params(route), headers)
         return await self._providers.for_route(route).open(upstream)
 
     async def _embed_route(
@@ -377,12 +379,12 @@ class CompletionService:
             reservation.allowances, reservation.admitted_at
         )
         speaks = partial(_speaks, passthrough.protocol)
-        provider = self._providers.native(passthrough.protocol)
+        native_for = self._providers.native_for
         if native.stream:
             try:
                 served_by, events = await self._open(
                     context,
-                    lambda r: provider.stream(self._native_upstream(r, native, context)),
+                    lambda r: native_for(r).stream(self._native_upstream(r, native, context)),
                     speaks,
                 )
             except BaseException:
@@ -398,7 +400,9 @@ class CompletionService:
                 keep=keep,
             )
         answering = self._open(
-            context, lambda r: provider.answer(self._native_upstream(r, native, context)), speaks
+            context,
+            lambda r: native_for(r).answer(self._native_upstream(r, native, context)),
+            speaks,
         )
         answered = await self._whole_answer(
             request, context, reservation, answering, passthrough.usage

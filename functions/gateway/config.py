@@ -109,13 +109,26 @@ class ModelRoute:
         """The protocol the route's provider speaks besides chat completions, in which a
         door of the same protocol passes requests through untranslated: Anthropic's
         Messages API for `anthropic/...` models served through LiteLLM's provider kind
-        (Anthropic's API, or an Anthropic-compatible `api_base`); OpenAI's Responses API
-        for OpenAI-compatible routes with `responses_api`."""
-        if self.provider == "litellm" and self.model.startswith("anthropic/"):
+        (Anthropic's API, or an Anthropic-compatible `api_base`) and for Claude on
+        Bedrock; OpenAI's Responses API for OpenAI-compatible routes with
+        `responses_api`."""
+        if self.provider == "litellm" and (
+            self.model.startswith("anthropic/") or self.claude_on_bedrock
+        ):
             return "messages"
         if self.responses_api:
             return "responses"
         return None
+
+    @property
+    def claude_on_bedrock(self) -> bool:
+        """Claude on Amazon Bedrock through LiteLLM, whose native Messages interface
+        serves it in Anthropic's protocol (`providers.litellm_messages`)."""
+        return (
+            self.provider == "litellm"
+            and self.model.startswith("bedrock/")
+            and "anthropic.claude" in self.model
+        )
 
     @property
     def upstream_model(self) -> str:

@@ -57,6 +57,31 @@ OPENAI_PARAMS = frozenset(
 EMBEDDING_PARAMS = frozenset({"input", "dimensions", "encoding_format", "user"})
 """OpenAI embedding parameters, the same way."""
 
+MESSAGES_FIELDS = frozenset(
+    {
+        "messages",
+        "max_tokens",
+        "system",
+        "metadata",
+        "stop_sequences",
+        "temperature",
+        "top_p",
+        "top_k",
+        "tools",
+        "tool_choice",
+        "thinking",
+        "cache_control",
+        "context_management",
+        "output_config",
+        "service_tier",
+        "container",
+        "mcp_servers",
+    }
+)
+"""Anthropic Messages request fields that LiteLLM's native Messages interface reads as
+its request's (it takes them as keyword arguments, beside its configuration): the only
+body fields given to it. It drops any other, so the door leaves them out (and logs them)."""
+
 GATEWAY_FIELDS = frozenset({"model", "stream", "stream_options"})
 """Set by the gateway itself for every provider."""
 

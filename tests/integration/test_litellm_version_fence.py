@@ -132,6 +132,7 @@ def test_on_another_litellm_release_only_the_bound_applies_and_litellm_still_str
     assert [(w["level"], w["patch"], w["package"], w["installed"]) for w in warnings] == [
         ("WARNING", "skip_cost_of_unread_streams", "litellm", "1.111.0"),
         ("WARNING", "release_import_leftovers", "litellm", "1.111.0"),
+        ("WARNING", "no_proxy_audio", "litellm", "1.111.0"),
         ("WARNING", "ChunkTail", "litellm", "1.111.0"),
         ("WARNING", "OneIterator", "litellm", "1.111.0"),
         ("WARNING", "validate_chunks", "openai", "4.0.0"),

@@ -89,3 +89,68 @@ def test_litellm_routes_contact_only_their_provider() -> None:
     assert report["texts"] == {kind: f"hello {kind}" for kind in ("openai", "anthropic", "bedrock")}
     assert set(report["lookup"]) <= {"127.0.0.1"}, report["lookup"]
     assert {tuple(address) for address in report["connect"]} == {("127.0.0.1", report["port"])}
+
+
+MESSAGES_SCRIPT = """
+import asyncio, json, os, sys
+
+contacted = {"connect": [], "lookup": []}
+
+def audit(event, args):
+    if event == "socket.connect" and isinstance(args[1], tuple):
+        contacted["connect"].append(list(args[1][:2]))
+    elif event == "socket.getaddrinfo":
+        contacted["lookup"].append(str(args[0]))
+
+sys.addaudithook(audit)
+os.environ.update(AWS_ACCESS_KEY_ID="AKIDSTANDIN", AWS_SECRET_ACCESS_KEY="x")
+os.environ["AWS_REGION_NAME"] = "us-east-1"
+from tests.support.anthropic_standin import AnthropicStandIn
+from tests.support.servers import serve_app
+from gateway.config import ModelRoute
+from gateway.providers.base import NativeUpstreamRequest
+from gateway.providers.litellm_messages import LiteLLMMessagesProvider
+from gateway.redaction import Redactor
+
+stand_in = AnthropicStandIn("unused")
+
+async def main(base):
+    route = ModelRoute("b", "bedrock/invoke/us.anthropic.claude-sonnet-4-5-v1:0", "litellm", base)
+    provider = LiteLLMMessagesProvider(Redactor(()))
+    provider.prepare()
+    body = {"max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]}
+    headers = {"anthropic-beta": "interleaved-thinking-2025-05-14"}
+    answer = json.loads(await provider.answer(NativeUpstreamRequest(route, body, headers, 30.0)))
+    events = await provider.stream(NativeUpstreamRequest(route, body, headers, 30.0))
+    streamed = [event async for event in events]
+    await events.aclose()
+    return answer["content"][-1]["text"], streamed[-1]
+
+with serve_app(stand_in.app) as base:
+    text, last = asyncio.run(main(base))
+    port = int(base.rsplit(":", 1)[1])
+print(json.dumps({"text": text, "last": last.decode(), "port": port, **contacted}))
+"""
+
+
+def test_claude_on_bedrock_by_litellms_messages_interface_contacts_only_its_provider() -> None:
+    """The same for LiteLLM's native Messages interface (the Messages door's path to
+    Claude on Bedrock), streamed and not, with an `anthropic-beta` header (the stand-in
+    for Bedrock runs in the process)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LITELLM_", "AWS_"))}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "functions"), str(ROOT)])
+    run = subprocess.run(
+        [sys.executable, "-c", MESSAGES_SCRIPT],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    report = json.loads(run.stdout.strip().splitlines()[-1])
+    assert report["text"] == "Hello."
+    assert report["last"].startswith("event: message_stop")
+    assert set(report["lookup"]) <= {"127.0.0.1"}, report["lookup"]
+    assert {tuple(address) for address in report["connect"]} == {("127.0.0.1", report["port"])}

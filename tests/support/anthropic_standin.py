@@ -7,17 +7,24 @@ signature it did not issue (its signatures are HMACs of the thinking text, so an
 text or signature fails). It records every request (body and headers) and the bytes of
 every answer, reports prompt-cache usage (a write the first time a cached prefix is
 seen, a read after), and streams with `ping` events.
+
+It also answers as Claude on Amazon Bedrock does (`InvokeModel` and
+`InvokeModelWithResponseStream` at `/model/{id}/invoke[-with-response-stream]`): the same
+body without `model` and `stream`, with `anthropic_version`, a SigV4-signed request, and
+a stream of Anthropic's events each base64-encoded in an AWS event-stream frame.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import binascii
 import hashlib
 import hmac
 import json
+import struct
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,6 +71,7 @@ class Received:
     """The bytes of the answer, as written."""
     gone: threading.Event = field(default_factory=threading.Event)
     """Set when the client went away before the answer was complete."""
+    path: str = "/v1/messages"
 
 
 Block = dict[str, Any]
@@ -98,7 +106,15 @@ class AnthropicStandIn:
         self.received: list[Received] = []
         self._cached_prefixes: set[str] = set()
         self._issued_redactions: set[str] = set()
-        self.app = Starlette(routes=[Route("/v1/messages", self._messages, methods=["POST"])])
+        self.app = Starlette(
+            routes=[
+                Route("/v1/messages", self._messages, methods=["POST"]),
+                Route("/model/{model_id}/invoke", self._bedrock, methods=["POST"]),
+                Route(
+                    "/model/{model_id}/invoke-with-response-stream", self._bedrock, methods=["POST"]
+                ),
+            ]
+        )
 
     def reset(self) -> None:
         self.turns.clear()
@@ -133,11 +149,32 @@ class AnthropicStandIn:
         message = self._answer(body)
         if body.get("stream"):
             return StreamingResponse(
-                self._stream(message, received, request), media_type="text/event-stream"
+                self._stream(_events(message), received, request), media_type="text/event-stream"
             )
         response = JSONResponse(message)
         received.sent += response.body
         return response
+
+    async def _bedrock(self, request: Request) -> Response:
+        body = json.loads(await request.body())
+        received = Received(dict(request.headers), body, path=request.url.path)
+        self.received.append(received)
+        if not request.headers.get("authorization", "").startswith("AWS4-HMAC-SHA256 "):
+            return JSONResponse({"message": "Missing Authentication Token"}, 403)
+        if body.get("anthropic_version") != "bedrock-2023-05-31" or "model" in body:
+            return JSONResponse({"message": "Malformed input request"}, 400)
+        if problem := self._invalid({k: v for k, v in body.items() if k != "anthropic_version"}):
+            return JSONResponse({"message": problem}, 400)
+        message = self._answer({**body, "model": request.path_params["model_id"]})
+        if request.url.path.endswith("/invoke"):
+            response = JSONResponse(message)
+            received.sent += response.body
+            return response
+        events = (e for e in _events(message) if not e.startswith(b"event: ping"))
+        return StreamingResponse(
+            _frames(self._stream(events, received, request)),
+            media_type="application/vnd.amazon.eventstream",
+        )
 
     def _invalid(self, body: dict[str, Any]) -> str | None:
         for name in body:
@@ -210,10 +247,10 @@ class AnthropicStandIn:
         return usage
 
     async def _stream(
-        self, message: dict[str, Any], received: Received, request: Request
+        self, events: Iterable[bytes], received: Received, request: Request
     ) -> AsyncIterator[bytes]:
         try:
-            for event in _events(message):
+            for event in events:
                 received.sent += event
                 yield event
                 if self.hold:
@@ -277,6 +314,31 @@ def _deltas(block: Block) -> Iterator[dict[str, Any]]:
         arguments = json.dumps(block["input"])
         yield {"type": "input_json_delta", "partial_json": arguments[:3]}
         yield {"type": "input_json_delta", "partial_json": arguments[3:]}
+
+
+async def _frames(events: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    async for event in events:
+        yield _bedrock_frame(event)
+
+
+def _bedrock_frame(event: bytes) -> bytes:
+    """One Anthropic event as Bedrock streams it: `{"bytes": base64(data)}` in an AWS
+    event-stream message (prelude, headers, payload, CRCs)."""
+    data = event.partition(b"\ndata: ")[2].strip()
+    payload = json.dumps({"bytes": base64.b64encode(data).decode()}).encode()
+    headers = b"".join(
+        bytes([len(name)]) + name + b"\x07" + struct.pack(">H", len(value)) + value
+        for name, value in (
+            (b":event-type", b"chunk"),
+            (b":content-type", b"application/json"),
+            (b":message-type", b"event"),
+        )
+    )
+    total = 12 + len(headers) + len(payload) + 4
+    prelude = struct.pack(">II", total, len(headers))
+    head = prelude + struct.pack(">I", binascii.crc32(prelude))
+    message = head + headers + payload
+    return message + struct.pack(">I", binascii.crc32(message))
 
 
 def _error(status: int, kind: str, message: str) -> Response:

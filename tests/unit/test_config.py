@@ -57,7 +57,10 @@ def test_provider_is_chosen_from_the_model_string(model: str, provider: str) -> 
     [
         ("anthropic/claude-sonnet-4-5", None, "messages"),
         ("anthropic/claude-sonnet-4-5", "openai-compatible", None),
-        ("bedrock/anthropic.claude-sonnet-4-5", None, None),
+        ("bedrock/anthropic.claude-sonnet-4-5", None, "messages"),
+        ("bedrock/invoke/us.anthropic.claude-sonnet-4-5-v1:0", None, "messages"),
+        ("bedrock/amazon.nova-pro-v1:0", None, None),
+        ("vertex_ai/claude-sonnet-4-5", None, None),
         ("openai/gpt-4o-mini", None, None),
     ],
 )

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from gateway.aggregate import CompletionBuilder
+from gateway.claude_fields import without_claude_fields
 from gateway.core.chunks import Chunk, Usage
 from gateway.doors.base import Reply
 from gateway.doors.messages import MESSAGES
@@ -365,10 +366,84 @@ TRANSLATIONS = [
 
 
 @pytest.mark.parametrize(("body", "expected", "left_out"), TRANSLATIONS)
-def test_a_messages_request_becomes_a_chat_request(
+def test_a_messages_request_becomes_a_chat_request_for_a_route_that_is_not_claude(
     body: dict[str, Any], expected: dict[str, Any], left_out: set[str]
 ) -> None:
-    assert translate(body) == (expected, left_out)
+    carried, door_left_out = translate(body)
+    sent, route_left_out = without_claude_fields(carried)
+
+    assert (sent, door_left_out | route_left_out) == (expected, left_out)
+
+
+CACHED = {"type": "ephemeral"}
+SIGNED = {"type": "thinking", "thinking": "Hmm.", "signature": "c2ln+/="}
+REDACTED = {"type": "redacted_thinking", "data": "b3BhcXVl"}
+
+CLAUDE_TRANSLATIONS = [
+    pytest.param(
+        request(system=[text("One."), text("Two.", cache_control=CACHED)]),
+        chat(
+            {
+                "role": "system",
+                "content": [text("One."), text("Two.", cache_control=CACHED)],
+            },
+            HI,
+        ),
+        id="a system breakpoint stays on its part",
+    ),
+    pytest.param(
+        request(
+            user([text("Look:"), {"type": "image", "source": PNG, "cache_control": CACHED}]),
+            tools=[{**TOOL, "cache_control": CACHED}],
+        ),
+        {
+            **chat(user([text("Look:"), {**PNG_PART, "cache_control": CACHED}])),
+            "tools": [{**CHAT_TOOL, "cache_control": CACHED}],
+        },
+        id="breakpoints on user parts and tools stay where they were",
+    ),
+    pytest.param(
+        request(
+            HI,
+            assistant([SIGNED, REDACTED, {**tool_use("t1", "f", {}), "cache_control": CACHED}]),
+            user(
+                [
+                    tool_result("t1", "done", cache_control=CACHED),
+                    tool_result("t2", [text("a"), text("b", cache_control=CACHED)]),
+                ]
+            ),
+            thinking={"type": "enabled", "budget_tokens": 500},
+            cache_control=CACHED,
+        ),
+        {
+            **chat(
+                HI,
+                {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [{**call("t1", "f", "{}"), "cache_control": CACHED}],
+                    "thinking_blocks": [SIGNED, REDACTED],
+                },
+                {"role": "tool", "tool_call_id": "t1", "content": "done", "cache_control": CACHED},
+                {
+                    "role": "tool",
+                    "tool_call_id": "t2",
+                    "content": [text("a"), text("b", cache_control=CACHED)],
+                },
+            ),
+            "thinking": {"type": "enabled", "budget_tokens": 500},
+            "cache_control": CACHED,
+        },
+        id="thinking blocks, signatures, the budget and tool breakpoints as sent",
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), CLAUDE_TRANSLATIONS)
+def test_claudes_fields_are_carried_for_claude_routes(
+    body: dict[str, Any], expected: dict[str, Any]
+) -> None:
+    assert translate(body) == (expected, set())
 
 
 @pytest.mark.parametrize(
@@ -711,10 +786,11 @@ def summary(event: dict[str, Any]) -> tuple[Any, ...]:
     kind = event["type"]
     if kind == "content_block_start":
         block = event["content_block"]
-        return (kind, event["index"], block["type"], block.get("name"))
+        return (kind, event["index"], block["type"], block.get("name", block.get("data")))
     if kind == "content_block_delta":
         inner = event["delta"]
         value = inner.get("text", inner.get("thinking", inner.get("partial_json")))
+        value = inner.get("signature", value)
         return (kind, event["index"], inner["type"], value)
     if kind == "content_block_stop":
         return (kind, event["index"])
@@ -733,7 +809,46 @@ USAGE: Usage = {
     "output_tokens": 4,
 }
 
+SIGNED_THINKING = [
+    delta(
+        reasoning_content="Hm", thinking_blocks=[{"type": "thinking", "index": 0, "thinking": "Hm"}]
+    ),
+    delta(
+        reasoning_content="",
+        thinking_blocks=[{"type": "thinking", "index": 0, "thinking": "", "signature": "c2ln"}],
+    ),
+    delta(thinking_blocks=[{"type": "redacted_thinking", "index": 1, "data": "b3Bx"}]),
+    delta(
+        reasoning_content="More",
+        thinking_blocks=[{"type": "thinking", "index": 2, "thinking": "More"}],
+    ),
+    delta(content="42"),
+    delta("stop"),
+]
+"""Thinking as LiteLLM gives Claude's: signed, redacted, then unsigned (cut short)."""
+
 STREAMS = [
+    pytest.param(
+        SIGNED_THINKING,
+        [
+            START,
+            ("content_block_start", 0, "thinking", None),
+            ("content_block_delta", 0, "thinking_delta", "Hm"),
+            ("content_block_delta", 0, "signature_delta", "c2ln"),
+            ("content_block_stop", 0),
+            ("content_block_start", 1, "redacted_thinking", "b3Bx"),
+            ("content_block_stop", 1),
+            ("content_block_start", 2, "thinking", None),
+            ("content_block_delta", 2, "thinking_delta", "More"),
+            ("content_block_stop", 2),
+            ("content_block_start", 3, "text", None),
+            ("content_block_delta", 3, "text_delta", "42"),
+            ("content_block_stop", 3),
+            ("message_delta", "end_turn", NO_USAGE),
+            STOP,
+        ],
+        id="signed thinking: its signature ends its block; redacted thinking a block",
+    ),
     pytest.param(
         [delta(role="assistant", content="Hel"), delta(content="lo"), delta("stop")],
         [
@@ -946,6 +1061,17 @@ def message(chunks: list[Chunk]) -> dict[str, Any]:
 
 
 MESSAGES_OUT = [
+    pytest.param(
+        SIGNED_THINKING,
+        [
+            {"type": "thinking", "thinking": "Hm", "signature": "c2ln"},
+            {"type": "redacted_thinking", "data": "b3Bx"},
+            {"type": "thinking", "thinking": "More", "signature": ""},
+            {"type": "text", "text": "42"},
+        ],
+        "end_turn",
+        id="signed and redacted thinking blocks, as the provider gave them",
+    ),
     pytest.param(
         [delta(content="Hel"), delta(content="lo"), delta("stop")],
         [{"type": "text", "text": "Hello"}],

@@ -105,8 +105,9 @@ def open_provider(
             settings, tenant, route, door.name, door.id_prefix, chat, {}
         )
         try:
+            params = split_params(chat.body)
             open_route = partial(
-                service._open_route, context=context, params=split_params(chat.body), headers={}
+                service._open_route, context=context, params=lambda _: params, headers={}
             )
             served_by, _ = await service._open(context, open_route)
         except GatewayError as error:

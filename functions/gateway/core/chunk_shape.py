@@ -32,6 +32,16 @@ def _tool_call_ok(fragment: object) -> bool:
     )
 
 
+def _thinking_block_ok(block: object) -> bool:
+    return (
+        isinstance(block, dict)
+        and block.get("type") in ("thinking", "redacted_thinking")
+        and isinstance(block.get("index", 0), int)
+        and all(isinstance(block.get(name, ""), str) for name in ("thinking", "data"))
+        and _is_text(block.get("signature"))
+    )
+
+
 def _choice_ok(choice: object) -> bool:
     if not isinstance(choice, dict) or not isinstance(choice.get("index", 0), int):
         return False
@@ -43,6 +53,11 @@ def _choice_ok(choice: object) -> bool:
     tool_calls = delta.get("tool_calls")
     if tool_calls is not None and not (
         isinstance(tool_calls, list) and all(_tool_call_ok(t) for t in tool_calls)
+    ):
+        return False
+    blocks = delta.get("thinking_blocks")
+    if blocks is not None and not (
+        isinstance(blocks, list) and all(_thinking_block_ok(b) for b in blocks)
     ):
         return False
     logprobs = choice.get("logprobs")

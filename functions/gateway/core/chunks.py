@@ -34,12 +34,27 @@ class ToolCallDelta(TypedDict, total=False):
     function: FunctionDelta
 
 
+class ThinkingBlockDelta(TypedDict, total=False):
+    """A piece of one of the answer's thinking blocks, as LiteLLM streams them (and its
+    proxy's clients read them): `index` says which block; a `thinking` block's text comes
+    in pieces (also as `reasoning_content`), its `signature` whole, once; a
+    `redacted_thinking` block's opaque `data` whole. The provider needs the blocks back,
+    byte for byte, on the next turn."""
+
+    type: Literal["thinking", "redacted_thinking"]
+    index: int
+    thinking: str
+    signature: str | None
+    data: str
+
+
 class Delta(TypedDict, total=False):
     role: str | None
     content: str | None
     reasoning_content: str | None
     refusal: str | None
     tool_calls: list[ToolCallDelta] | None
+    thinking_blocks: list[ThinkingBlockDelta] | None
 
 
 class Choice(TypedDict, total=False):

@@ -37,6 +37,9 @@ class ChatRequest:
     include_usage: bool
     left_out: frozenset[str] = frozenset()
     """What the client sent that no route can honour, left out of `body` (for the log)."""
+    claude_fields: bool = False
+    """Whether the door carried Claude's own fields into `body` (`gateway.claude_fields`),
+    which routes that do not take them are sent without."""
 
 
 def canonical_json(value: Any) -> bytes:

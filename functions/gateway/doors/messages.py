@@ -46,6 +46,7 @@ class MessagesDoor(Door[ChatRequest]):
             stream=stream,
             include_usage=stream,
             left_out=frozenset(left_out),
+            claude_fields=True,
         )
 
     def stream_format(self, reply: Reply, request: ChatRequest) -> MessageEvents:

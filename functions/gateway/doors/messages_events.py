@@ -4,8 +4,10 @@ Streamed: `message_start`, then per content block `content_block_start`,
 `content_block_delta`s and `content_block_stop`, then `message_delta` (stop reason, usage)
 and `message_stop`. Every event has an `event:` line equal to its data's `type`: the
 Python SDK skips events without one. Blocks follow the order the provider produced them:
-reasoning becomes a `thinking` block, content a `text` block, each tool call a `tool_use`
-block whose arguments stream as `input_json_delta`.
+reasoning becomes a `thinking` block (its signature, when the provider gave one, a
+`signature_delta` that ends it), redacted thinking a `redacted_thinking` block, content a
+`text` block, each tool call a `tool_use` block whose arguments stream as
+`input_json_delta`.
 
 Not streamed: the same blocks, assembled by `CompletionBuilder`, as one `message` object.
 """
@@ -17,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from gateway.core.chunks import Chunk, TextField, ToolCallDelta, Usage
+from gateway.core.chunks import Chunk, TextField, ThinkingBlockDelta, ToolCallDelta, Usage
 from gateway.core.usage import NO_USAGE
 from gateway.doors.base import StreamFormat
 from gateway.doors.messages_errors import error_event
@@ -45,6 +47,8 @@ _BLOCK_KINDS: dict[TextField, str] = {
     "reasoning_content": "thinking",
 }
 """The content block each text field of a delta streams into."""
+_SEALED = "sealed"
+"""The kind of an open block that takes no more deltas."""
 _DELTA_TYPES = {"text": b"text_delta", "thinking": b"thinking_delta"}
 _EMPTY_BLOCKS = {
     "text": {"type": "text", "text": ""},
@@ -133,6 +137,8 @@ class MessageEvents(StreamFormat):
                 if isinstance(text, str) and text:
                     out += self._text(kind, text)
                     self._refused |= field == "refusal"
+            for piece in delta.get("thinking_blocks") or ():
+                out += self._thinking_piece(piece)
             for fragment in delta.get("tool_calls") or ():
                 out += self._tool_fragment(fragment)
             if choice.get("finish_reason"):
@@ -198,6 +204,30 @@ class MessageEvents(StreamFormat):
             % (self._open, delta_type, kind.encode(), orjson.dumps(text))
         )
 
+    def _thinking_piece(self, piece: ThinkingBlockDelta) -> bytes:
+        """A signature or a redacted block: both end their block (the text came as
+        `reasoning_content`), so that the next thinking starts a block of its own."""
+        if piece.get("type") == "redacted_thinking":
+            block = {"type": "redacted_thinking", "data": piece.get("data", "")}
+            out = self._open_block(_SEALED, block)
+        elif signature := piece.get("signature"):
+            out = (
+                b""
+                if self._open_kind == "thinking"
+                else self._open_block("thinking", _EMPTY_BLOCKS["thinking"])
+            )
+            out += _event(
+                {
+                    "type": "content_block_delta",
+                    "index": self._open,
+                    "delta": {"type": "signature_delta", "signature": signature},
+                }
+            )
+        else:
+            return b""
+        self._open_kind = _SEALED
+        return out
+
     def _tool_fragment(self, fragment: ToolCallDelta) -> bytes:
         function = fragment.get("function") or {}
         position = fragment.get("index", len(self._tools))
@@ -229,8 +259,11 @@ class MessageEvents(StreamFormat):
 def render_message(builder: CompletionBuilder, reply: Reply) -> dict[str, Any]:
     """The non-streamed `message`: the builder's reasoning, text and tool calls as blocks."""
     message = builder.message()
-    content: list[dict[str, Any]] = []
-    if message.get("reasoning_content"):
+    content: list[dict[str, Any]] = [
+        block if block["type"] == "redacted_thinking" else {"signature": "", **block}
+        for block in message.get("thinking_blocks") or ()
+    ]
+    if not content and message.get("reasoning_content"):
         content.append(
             {"type": "thinking", "thinking": message["reasoning_content"], "signature": ""}
         )

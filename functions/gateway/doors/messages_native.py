@@ -29,7 +29,7 @@ from gateway.doors.messages_events import PING
 from gateway.doors.messages_request import CHARS_PER_TOKEN, IMAGE_TOKENS, MESSAGE_TOKENS
 from gateway.doors.validate import expect_boolean, expect_object, expect_string
 from gateway.errors import NotAllowed
-from gateway.params import is_transport_field, transport_field_refused
+from gateway.params import MESSAGES_FIELDS, is_transport_field, transport_field_refused
 
 CLIENT_TOOLS = frozenset({"bash", "text_editor", "computer", "memory"})
 """Anthropic-defined tools that the client runs: no different from its own tools."""
@@ -88,15 +88,18 @@ class MessagesPassthrough(Passthrough):
         stream = expect_boolean(request.get("stream", False), "stream")
         _check_allowed(request, route.allow)
         upstream = {k: v for k, v in forwarded.items() if k not in GOVERNED_HEADERS}
-        betas, left_out = _betas(headers.get("anthropic-beta", ""), route.allow)
+        betas, left_out_betas = _betas(headers.get("anthropic-beta", ""), route.allow)
         if betas:
             upstream["anthropic-beta"] = ",".join(betas)
+        left_out = {f"anthropic-beta: {name}" for name in left_out_betas}
+        if route.claude_on_bedrock:  # LiteLLM's interface takes these fields only
+            left_out |= request.keys() - MESSAGES_FIELDS - {"model", "stream"}
         return NativeRequest(
             body=request,
             model=expect_string(request.get("model"), "model"),
             stream=stream,
             include_usage=stream,
-            left_out=frozenset(f"anthropic-beta: {name}" for name in left_out),
+            left_out=frozenset(left_out),
             headers=upstream,
         )
 

@@ -1,10 +1,12 @@
 """An Anthropic Messages request, checked and translated into a chat-completions body.
 
 The translation keeps what every route can honour and leaves out, naming them in the
-log, the fields no chat-completions provider can (prompt caching, context management,
-Anthropic's own tools, adaptive thinking, ...): clients such as Claude Code send them on
-every request and are served, not refused. A 400 names the offending field by its path
-in the client's request (`messages[2].content[0].source.type`).
+log, the fields no chat-completions provider can (context management, Anthropic's own
+tools, ...): clients such as Claude Code send them on every request and are served, not
+refused. Claude's own fields (`cache_control` breakpoints, earlier thinking blocks with
+their signatures, `thinking` itself) are carried where LiteLLM maps them for Claude
+routes, and left out for the others by `gateway.claude_fields`. A 400 names the
+offending field by its path in the client's request (`messages[2].content[0].source.type`).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ _KNOWN_FIELDS = frozenset(
         "tool_choice",
         "thinking",
         "output_config",
+        "cache_control",
     }
 )
 """Top-level fields the translation reads; any other is left out and logged."""
@@ -110,7 +113,7 @@ class _Translator:
         if not count_only or "max_tokens" in body:
             chat["max_tokens"] = expect_integer(body.get("max_tokens"), "max_tokens")
         system = self.system(body["system"]) if body.get("system") is not None else ""
-        messages = [{"role": "system", "content": system}] if system else []
+        messages: list[dict[str, Any]] = [{"role": "system", "content": system}] if system else []
         raw_messages = expect_array(body.get("messages"), "messages")
         if not raw_messages:
             raise InvalidRequest("'messages' must hold at least one message.", param="messages")
@@ -132,6 +135,8 @@ class _Translator:
         self.metadata(body.get("metadata"), chat)
         self.tools(body, chat)
         self.thinking(body.get("thinking"), chat)
+        if body.get("cache_control") is not None:
+            chat["cache_control"] = expect_object(body["cache_control"], "cache_control")
         self.output_config(body.get("output_config"), chat)
         self.left_out.update(name for name in body if name not in _KNOWN_FIELDS)
         return chat
@@ -154,25 +159,30 @@ class _Translator:
         return self.user(blocks, f"{path}.content")
 
     def assistant(self, blocks: list[Any], path: str) -> list[dict[str, Any]]:
-        """Text and tool calls as one chat message; none when nothing is left (a turn
-        of thinking only). Earlier thinking is the provider's own, and no chat route
-        takes it back: it is left out without a log line, as every thinking client
-        sends it."""
-        text: list[str] = []
+        """Text and tool calls as one chat message, earlier thinking as its
+        `thinking_blocks` (signatures as sent: Claude needs them back); none when
+        nothing else is left (a turn of thinking only)."""
+        text: list[dict[str, Any]] = []
         calls: list[dict[str, Any]] = []
+        thinking: list[dict[str, Any]] = []
         for i, raw in enumerate(blocks):
             block, kind = self.block(raw, f"{path}[{i}]")
             if kind == "text":
-                text.append(expect_string(block.get("text"), f"{path}[{i}].text"))
+                text.append(_user_part(block, kind, f"{path}[{i}]"))
             elif kind == "tool_use":
-                calls.append(_tool_call(block, f"{path}[{i}]"))
-            elif kind not in ("thinking", "redacted_thinking"):
+                calls.append(_cached(block, _tool_call(block, f"{path}[{i}]")))
+            elif kind in ("thinking", "redacted_thinking"):
+                thinking.append(_thinking_block(block, kind, f"{path}[{i}]"))
+            else:
                 self.left_out.add(f"{kind} blocks")
         if not text and not calls:
             return []
-        message: dict[str, Any] = {"role": "assistant", "content": "".join(text) or None}
+        content = _collapse(text, "") if text else None
+        message: dict[str, Any] = {"role": "assistant", "content": content or None}
         if calls:
             message["tool_calls"] = calls
+        if thinking:
+            message["thinking_blocks"] = thinking
         return [message]
 
     def user(self, blocks: list[Any], path: str) -> list[dict[str, Any]]:
@@ -189,44 +199,52 @@ class _Translator:
             else:
                 parts.append(_user_part(block, kind, f"{path}[{i}]"))
         if parts or not out:
-            out.append({"role": "user", "content": _collapse(parts)})
+            out.append({"role": "user", "content": _collapse(parts, "\n")})
         return out
 
     def tool_result(
         self, block: dict[str, Any], path: str, parts: list[dict[str, Any]]
     ) -> dict[str, Any]:
         """A chat tool message; images in the result go to `parts`, the user message that
-        follows, the only place chat-completions takes them."""
+        follows, the only place chat-completions takes them. A breakpoint on the result
+        stays on the message, those on its text blocks on its parts."""
         content = block.get("content", "")
+        texts: list[dict[str, Any]] = []
         if isinstance(content, str):
-            text = content
+            texts.append({"type": "text", "text": content})
         else:
-            texts = []
             for j, raw in enumerate(expect_array(content, f"{path}.content")):
                 inner, kind = self.block(raw, f"{path}.content[{j}]")
                 part = _user_part(inner, kind, f"{path}.content[{j}]")
-                if part["type"] == "text":
-                    texts.append(part["text"])
-                else:
-                    parts.append(part)
-            text = "\n".join(texts)
+                (texts if part["type"] == "text" else parts).append(part)
         if block.get("is_error") is True:
-            text = "Error: " + text
-        return {
+            first = texts[0] if texts else {"type": "text", "text": ""}
+            texts = [{**first, "text": "Error: " + first["text"]}, *texts[1:]]
+        message = {
             "role": "tool",
             "tool_call_id": expect_string(block.get("tool_use_id"), f"{path}.tool_use_id"),
-            "content": text,
+            "content": _collapse(texts, "\n"),
         }
+        return _cached(block, message)
 
-    def system(self, system: object) -> str:
+    def system(self, system: object) -> str | list[dict[str, Any]]:
         """The system prompt, without Claude Code's billing header: a line that changes
         with every request, first in the prompt, where it would defeat the provider's
-        prompt caching (and the gateway's cache keys)."""
-        texts = self.texts(system, "system")
-        kept = [text for text in texts if not text.startswith(BILLING_HEADER)]
-        if len(kept) < len(texts):
+        prompt caching (and the gateway's cache keys). One string unless it holds a
+        breakpoint."""
+        if isinstance(system, str):
+            parts = [{"type": "text", "text": system}]
+        else:
+            parts = []
+            for i, raw in enumerate(expect_array(system, "system")):
+                block, kind = self.block(raw, f"system[{i}]")
+                if kind != "text":
+                    raise _unsupported(kind, f"system[{i}]")
+                parts.append(_user_part(block, kind, f"system[{i}]"))
+        kept = [part for part in parts if not part["text"].startswith(BILLING_HEADER)]
+        if len(kept) < len(parts):
             self.left_out.add(BILLING_HEADER.rstrip(":"))
-        return "\n\n".join(kept)
+        return _collapse(kept, "\n\n")
 
     def text(self, content: object, path: str) -> str:
         """A string, or text blocks joined (system messages)."""
@@ -245,8 +263,6 @@ class _Translator:
 
     def block(self, raw: object, path: str) -> tuple[dict[str, Any], str]:
         block = expect_object(raw, path)
-        if "cache_control" in block:
-            self.left_out.add("cache_control")
         return block, expect_string(block.get("type"), f"{path}.type")
 
     # --- tools, reasoning, metadata -------------------------------------------------
@@ -259,8 +275,6 @@ class _Translator:
         for i, raw in enumerate(expect_array(body.get("tools") or [], "tools")):
             path = f"tools[{i}]"
             tool = expect_object(raw, path)
-            if "cache_control" in tool:
-                self.left_out.add("cache_control")
             name = expect_string(tool.get("name"), f"{path}.name")
             if tool.get("type") not in (None, "custom"):
                 anthropic_tools.add(name)
@@ -274,25 +288,21 @@ class _Translator:
                 function["description"] = tool["description"]
             if isinstance(tool.get("strict"), bool):
                 function["strict"] = tool["strict"]
-            tools.append({"type": "function", "function": function})
+            tools.append(_cached(tool, {"type": "function", "function": function}))
         if tools:
             chat["tools"] = tools
         if body.get("tool_choice") is not None:
             _tool_choice(expect_object(body["tool_choice"], "tool_choice"), chat, anthropic_tools)
 
     def thinking(self, thinking: object, chat: dict[str, Any]) -> None:
-        """`enabled` with a budget becomes `reasoning_effort`; `adaptive` is Anthropic's."""
+        """Carried as the client sent it (Claude routes take it as it is; the others a
+        `reasoning_effort`, see `gateway.claude_fields`)."""
         if thinking is None:
             return
         thinking = expect_object(thinking, "thinking")
-        kind = thinking.get("type")
-        if kind == "enabled":
-            budget = expect_integer(thinking.get("budget_tokens"), "thinking.budget_tokens")
-            chat["reasoning_effort"] = (
-                "low" if budget < 4096 else "medium" if budget < 16384 else "high"
-            )
-        elif kind != "disabled":
-            self.left_out.add(f"thinking {kind}")
+        if thinking.get("type") == "enabled":
+            expect_integer(thinking.get("budget_tokens"), "thinking.budget_tokens")
+        chat["thinking"] = thinking
 
     def output_config(self, config: object, chat: dict[str, Any]) -> None:
         """`format` (structured output) becomes `response_format`; the rest is left out."""
@@ -352,12 +362,31 @@ def _tool_choice(choice: dict[str, Any], chat: dict[str, Any], anthropic_tools: 
 
 def _user_part(block: dict[str, Any], kind: str, path: str) -> dict[str, Any]:
     if kind == "text":
-        return {"type": "text", "text": expect_string(block.get("text"), f"{path}.text")}
-    if kind == "image":
-        return _image(block, path)
-    if kind == "document":
-        return _document(block, path)
-    raise _unsupported(kind, path)
+        part = {"type": "text", "text": expect_string(block.get("text"), f"{path}.text")}
+    elif kind == "image":
+        part = _image(block, path)
+    elif kind == "document":
+        part = _document(block, path)
+    else:
+        raise _unsupported(kind, path)
+    return _cached(block, part)
+
+
+def _cached(block: dict[str, Any], translated: dict[str, Any]) -> dict[str, Any]:
+    """`translated` with the block's `cache_control` breakpoint, if it has one."""
+    if block.get("cache_control") is not None:
+        translated["cache_control"] = block["cache_control"]
+    return translated
+
+
+def _thinking_block(block: dict[str, Any], kind: str, path: str) -> dict[str, Any]:
+    """A thinking block as LiteLLM takes it back: the fields Claude checks, as sent."""
+    if kind == "redacted_thinking":
+        return {"type": kind, "data": expect_string(block.get("data"), f"{path}.data")}
+    out = {"type": kind, "thinking": expect_string(block.get("thinking"), f"{path}.thinking")}
+    if block.get("signature") is not None:
+        out["signature"] = expect_string(block["signature"], f"{path}.signature")
+    return out
 
 
 def _image(block: dict[str, Any], path: str) -> dict[str, Any]:
@@ -396,9 +425,9 @@ def _unsupported(kind: str, path: str) -> InvalidRequest:
     return invalid(f"{path}.type", f"'{kind}' blocks are not supported here.")
 
 
-def _collapse(parts: list[dict[str, Any]]) -> str | list[dict[str, Any]]:
-    """Text-only content as one string: every chat provider takes that, not every one
-    takes a list of parts."""
-    if all(part["type"] == "text" for part in parts):
-        return "\n".join(part["text"] for part in parts)
+def _collapse(parts: list[dict[str, Any]], separator: str) -> str | list[dict[str, Any]]:
+    """Text-only content without breakpoints as one string: every chat provider takes
+    that, not every one takes a list of parts."""
+    if all(part["type"] == "text" and "cache_control" not in part for part in parts):
+        return separator.join(part["text"] for part in parts)
     return parts

@@ -1,7 +1,8 @@
 """The internal chunk stream as Responses API output: stream events, and the response object.
 
 One chat-completion stream becomes a list of output items, in the order they start:
-`reasoning` (the provider's `reasoning_content`), `message` (text and refusal parts) and
+`reasoning` (the provider's `reasoning_content`; its signed thinking blocks in
+`encrypted_content`, see `responses_reasoning`), `message` (text and refusal parts) and
 one `function_call` per tool call. While streaming, each item is announced
 (`response.output_item.added`), filled by deltas and closed (`...done` events, then
 `response.output_item.done`): the `openai` SDK's `responses.stream()` and the Codex CLI
@@ -17,9 +18,11 @@ from typing import Any
 import orjson
 
 from gateway.aggregate import CompletionBuilder
-from gateway.core.chunks import Chunk, TextField, ToolCallDelta, Usage
+from gateway.core.chunks import Chunk, TextField, ThinkingBlockDelta, ToolCallDelta, Usage
+from gateway.core.thinking import ThinkingBlocks
 from gateway.core.usage import all_input_tokens
 from gateway.doors.base import Reply, StreamFormat
+from gateway.doors.responses_reasoning import encrypted_content
 from gateway.doors.responses_request import ResponsesTurn
 from gateway.errors import GatewayError, UpstreamFailed, UpstreamRateLimited
 
@@ -115,9 +118,11 @@ def render_response(
     status = status_for(builder.finish_reason)
     suffix = reply.id.removeprefix("resp_")
     output: list[dict[str, Any]] = []
-    if message.get("reasoning_content"):
-        part = {"type": "reasoning_text", "text": message["reasoning_content"]}
-        output.append(_reasoning_item(f"rs_{suffix}_0", [part]))
+    blocks = message.get("thinking_blocks") or []
+    if message.get("reasoning_content") or blocks:
+        text = message.get("reasoning_content")
+        parts = [{"type": "reasoning_text", "text": text}] if text else []
+        output.append(_reasoning_item(f"rs_{suffix}_0", parts, encrypted_content(blocks)))
     parts = []
     if message.get("content"):
         parts.append({**_PART["output_text"][0], "text": message["content"]})
@@ -149,8 +154,13 @@ def _message_item(item_id: str, content: list[dict[str, Any]], status: str) -> d
     }
 
 
-def _reasoning_item(item_id: str, content: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"id": item_id, "type": "reasoning", "summary": [], "content": content}
+def _reasoning_item(
+    item_id: str, content: list[dict[str, Any]], encrypted: str | None = None
+) -> dict[str, Any]:
+    item = {"id": item_id, "type": "reasoning", "summary": [], "content": content}
+    if encrypted is not None:
+        item["encrypted_content"] = encrypted
+    return item
 
 
 def _call_item(
@@ -169,7 +179,7 @@ def _call_item(
 class _Item:
     """An output item while it streams: its index, its body, and its open part's text."""
 
-    __slots__ = ("body", "index", "kind", "pieces")
+    __slots__ = ("body", "index", "kind", "pieces", "thinking")
 
     def __init__(self, index: int, body: dict[str, Any]) -> None:
         self.index = index
@@ -178,6 +188,8 @@ class _Item:
         """The content kind of the open part (or None), for messages and reasoning."""
         self.pieces: list[str] = []
         """The open part's text (or a call's arguments) so far."""
+        self.thinking = ThinkingBlocks()
+        """A reasoning item's thinking blocks, for its `encrypted_content`."""
 
 
 class ResponseEvents(StreamFormat):
@@ -233,11 +245,23 @@ class ResponseEvents(StreamFormat):
                 piece = delta.get(field)
                 if piece:
                     out += self._text_piece(kind, piece)
+            for block in delta.get("thinking_blocks") or ():
+                out += self._thinking_piece(block)
             for fragment in delta.get("tool_calls") or ():
                 out += self._call_fragment(fragment)
             if choice.get("finish_reason"):
                 self.finish_reason = choice["finish_reason"]
         return out or None
+
+    def _thinking_piece(self, piece: ThinkingBlockDelta) -> bytes:
+        """Kept for the reasoning item's `encrypted_content` (its text streamed as
+        `reasoning_content`); a redacted block alone opens a reasoning item."""
+        out = b""
+        if self._text is None or self._text.body["type"] != "reasoning":
+            out += self._close_all("completed") + self._open_text_item("reasoning")
+        assert self._text is not None
+        self._text.thinking.add(piece)
+        return out
 
     def _text_piece(self, kind: str, piece: str) -> bytes:
         out = b""
@@ -348,6 +372,8 @@ class ResponseEvents(StreamFormat):
         out = self._close_part(item)
         if item.body["type"] == "message":
             item.body["status"] = status
+        elif (encrypted := encrypted_content(item.thinking.blocks)) is not None:
+            item.body["encrypted_content"] = encrypted
         return out + self._event(
             "response.output_item.done", {"output_index": item.index, "item": item.body}
         )

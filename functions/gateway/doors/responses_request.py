@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.core.request import ChatRequest
+from gateway.doors.responses_reasoning import thinking_blocks
 from gateway.doors.validate import expect_string, invalid
 from gateway.errors import InvalidRequest
 from gateway.schema import parse_chat_request
@@ -105,10 +106,12 @@ def translate(body: object) -> ResponsesTurn:
         raise invalid("store", "expected a boolean.")
     items = input_items(body.get("input"))
     chat: dict[str, Any] = {name: v for name, v in body.items() if name not in CONSUMED}
-    chat["messages"] = _messages(body.get("instructions"), items)
-    left_out: frozenset[str] = frozenset()
+    conversation = _Conversation()
+    chat["messages"] = conversation.messages(body.get("instructions"), items)
+    left_out = frozenset(conversation.left_out)
     if body.get("tools") is not None:
-        chat["tools"], left_out = _tools(body["tools"])
+        chat["tools"], dropped = _tools(body["tools"])
+        left_out |= dropped
     if body.get("tool_choice") is not None:
         chat["tool_choice"] = _tool_choice(body["tool_choice"])
     _text_options(body.get("text"), chat)
@@ -125,6 +128,7 @@ def translate(body: object) -> ResponsesTurn:
         stream=stream,
         include_usage=stream,
         left_out=left_out,
+        claude_fields=conversation.carried_thinking,
         echo={name: body.get(name, default) for name, default in ECHOED.items()},
         store=store,
         input_items=items,
@@ -145,55 +149,86 @@ def _responses_name(param: str) -> str:
     return "input" if param.startswith("messages") else _CHAT_PARAM_NAMES.get(param, param)
 
 
-def _messages(instructions: object, items: list[Any]) -> list[dict[str, Any]]:
-    messages: list[dict[str, Any]] = []
-    if instructions is not None:
-        if not isinstance(instructions, str):
-            raise invalid("instructions", "expected a string.")
-        messages.append({"role": "system", "content": instructions})
-    for i, item in enumerate(items):
-        where = f"input[{i}]"
-        if not isinstance(item, dict):
-            raise invalid(where, "expected an object.")
-        kind = item.get("type", "message")
-        if kind == "message":
-            messages.append(_message(item, where))
-        elif kind == "function_call":
-            _add_call(messages, item, where)
-        elif kind == "function_call_output":
-            output = item.get("output")
-            messages.append(
-                {
-                    "role": "tool",
-                    "tool_call_id": expect_string(item.get("call_id"), f"{where}.call_id"),
-                    "content": output if isinstance(output, str) else _text_of(output, where),
-                }
-            )
-        elif kind != "reasoning":  # reasoning is the provider's own, not context to send
-            raise InvalidRequest(
-                f"Input items of type '{kind}' are not supported by this gateway.",
-                param=f"{where}.type",
-                code="unsupported",
-            )
-    return messages
+class _Conversation:
+    """The input items as chat messages. A reasoning item is the provider's own: the
+    thinking blocks its `encrypted_content` holds (`responses_reasoning`) go to the next
+    assistant message, for the routes that take them back (Claude's); one whose content
+    the gateway did not write is left out (and logged), as is one with none (silently:
+    then it is only text the provider does not read back)."""
 
+    def __init__(self) -> None:
+        self.left_out: set[str] = set()
+        self.carried_thinking = False
+        self._thinking: list[dict[str, Any]] = []
 
-def _add_call(messages: list[dict[str, Any]], item: dict[str, Any], where: str) -> None:
-    """A `function_call` item joins the assistant message before it, as chat expects
-    (parallel calls are one assistant message with several `tool_calls`)."""
-    call = {
-        "id": expect_string(item.get("call_id"), f"{where}.call_id"),
-        "type": "function",
-        "function": {
-            "name": expect_string(item.get("name"), f"{where}.name"),
-            "arguments": expect_string(item.get("arguments"), f"{where}.arguments"),
-        },
-    }
-    last = messages[-1] if messages else None
-    if last is not None and last["role"] == "assistant":
-        last.setdefault("tool_calls", []).append(call)
-    else:
-        messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
+    def messages(self, instructions: object, items: list[Any]) -> list[dict[str, Any]]:
+        messages: list[dict[str, Any]] = []
+        if instructions is not None:
+            if not isinstance(instructions, str):
+                raise invalid("instructions", "expected a string.")
+            messages.append({"role": "system", "content": instructions})
+        for i, item in enumerate(items):
+            where = f"input[{i}]"
+            if not isinstance(item, dict):
+                raise invalid(where, "expected an object.")
+            kind = item.get("type", "message")
+            if kind == "message":
+                messages.append(self._with_thinking(_message(item, where)))
+            elif kind == "function_call":
+                self._add_call(messages, item, where)
+            elif kind == "function_call_output":
+                output = item.get("output")
+                messages.append(
+                    {
+                        "role": "tool",
+                        "tool_call_id": expect_string(item.get("call_id"), f"{where}.call_id"),
+                        "content": output if isinstance(output, str) else _text_of(output, where),
+                    }
+                )
+            elif kind == "reasoning":
+                self._reasoning(item)
+            else:
+                raise InvalidRequest(
+                    f"Input items of type '{kind}' are not supported by this gateway.",
+                    param=f"{where}.type",
+                    code="unsupported",
+                )
+        return messages
+
+    def _reasoning(self, item: dict[str, Any]) -> None:
+        encrypted = item.get("encrypted_content")
+        if encrypted is None:
+            return
+        blocks = thinking_blocks(encrypted)
+        if blocks is None:
+            self.left_out.add("reasoning items of another provider")
+        else:
+            self._thinking += blocks
+
+    def _with_thinking(self, message: dict[str, Any]) -> dict[str, Any]:
+        if self._thinking and message["role"] == "assistant":
+            message.setdefault("thinking_blocks", []).extend(self._thinking)
+            self._thinking = []
+            self.carried_thinking = True
+        return message
+
+    def _add_call(self, messages: list[dict[str, Any]], item: dict[str, Any], where: str) -> None:
+        """A `function_call` item joins the assistant message before it, as chat expects
+        (parallel calls are one assistant message with several `tool_calls`)."""
+        call = {
+            "id": expect_string(item.get("call_id"), f"{where}.call_id"),
+            "type": "function",
+            "function": {
+                "name": expect_string(item.get("name"), f"{where}.name"),
+                "arguments": expect_string(item.get("arguments"), f"{where}.arguments"),
+            },
+        }
+        last = messages[-1] if messages else None
+        if last is not None and last["role"] == "assistant" and not self._thinking:
+            last.setdefault("tool_calls", []).append(call)
+        else:
+            messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
+        self._with_thinking(messages[-1])
 
 
 def _message(item: dict[str, Any], where: str) -> dict[str, Any]:

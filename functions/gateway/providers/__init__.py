@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Literal
 
-from gateway.config import ModelRoute, NativeProtocol, ProviderKind, Settings
+from gateway.config import ModelRoute, ProviderKind, Settings
 from gateway.providers.base import NativeProvider, Provider
 from gateway.redaction import Redactor
+
+NativeKind = Literal["messages", "responses", "claude-on-bedrock"]
 
 
 class Providers:
@@ -16,7 +19,7 @@ class Providers:
         self._settings = settings
         self._redactor = Redactor(settings.secret_values())
         self._instances: dict[ProviderKind, Provider] = {}
-        self._native: dict[NativeProtocol, NativeProvider] = {}
+        self._native: dict[NativeKind, NativeProvider] = {}
 
     def for_route(self, route: ModelRoute) -> Provider:
         provider = self._instances.get(route.provider)
@@ -24,14 +27,16 @@ class Providers:
             provider = self._instances[route.provider] = self._create(route.provider)
         return provider
 
-    def native(self, protocol: NativeProtocol) -> NativeProvider:
-        """The provider for requests passed through in `protocol` (to routes whose
-        `native_protocol` it is)."""
-        provider = self._native.get(protocol)
+    def native_for(self, route: ModelRoute) -> NativeProvider:
+        """The provider a request passed through to `route` goes to (a route whose
+        `native_protocol` is set)."""
+        kind: NativeKind | None = (
+            "claude-on-bedrock" if route.claude_on_bedrock else route.native_protocol
+        )
+        assert kind is not None, "a route without a native protocol"
+        provider = self._native.get(kind)
         if provider is None:
-            provider = self._native[protocol] = _native_provider(
-                protocol, self._settings, self._redactor
-            )
+            provider = self._native[kind] = _native_provider(kind, self._settings, self._redactor)
         return provider
 
     def _create(self, kind: ProviderKind) -> Provider:
@@ -52,7 +57,7 @@ class Providers:
         for route in routes:
             self.for_route(route).prepare()
             if route.native_protocol is not None:
-                self.native(route.native_protocol).prepare()
+                self.native_for(route).prepare()
 
     async def aclose(self) -> None:
         for provider in self._instances.values():
@@ -63,14 +68,17 @@ class Providers:
         self._native.clear()
 
 
-def _native_provider(
-    protocol: NativeProtocol, settings: Settings, redactor: Redactor
-) -> NativeProvider:
-    """Which provider speaks `protocol`: Anthropic's Messages API and OpenAI's Responses
-    API, both on the direct path (imported on first use)."""
+def _native_provider(kind: NativeKind, settings: Settings, redactor: Redactor) -> NativeProvider:
+    """Which provider serves `kind`, imported on first use: Anthropic's Messages API and
+    OpenAI's Responses API on the direct path; Claude on Bedrock by LiteLLM's native
+    Messages interface (Bedrock's signing and event stream are LiteLLM's)."""
+    if kind == "claude-on-bedrock":
+        from gateway.providers.litellm_messages import LiteLLMMessagesProvider
+
+        return LiteLLMMessagesProvider(redactor)
     from gateway.providers.native_direct import NativeDirectProvider
 
-    if protocol == "messages":
+    if kind == "messages":
         from gateway.providers.anthropic_native import ANTHROPIC_MESSAGES
 
         return NativeDirectProvider(ANTHROPIC_MESSAGES, settings, redactor)

@@ -21,7 +21,9 @@ Imported with the LiteLLM provider, never at start (it imports the `openai` SDK)
 from __future__ import annotations
 
 import importlib.metadata
+import importlib.util
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import ModuleType
@@ -131,6 +133,15 @@ def release_import_leftovers(litellm: ModuleType) -> None:
     utils = vars(litellm).get("utils")
     if utils is not None and hasattr(utils, "json_data"):
         del utils.json_data
+
+
+def no_proxy_audio(litellm: ModuleType) -> None:
+    """LiteLLM's native Messages interface reads its streams with a module of its proxy
+    that imports `soundfile` (for audio transcription logging, never used here), a
+    dependency of the proxy's extras only: where it is not installed, an empty module
+    stands in for it, so that the import succeeds."""
+    if "soundfile" not in sys.modules and importlib.util.find_spec("soundfile") is None:
+        sys.modules["soundfile"] = ModuleType("soundfile")
 
 
 def field_values(model: Any) -> Mapping[str, Any]:
@@ -322,7 +333,7 @@ def install(litellm: ModuleType) -> StreamPatches:
     patches to each stream apply."""
     bound_transports(litellm)
     fence = _Fence()
-    for patch in (skip_cost_of_unread_streams, release_import_leftovers):
+    for patch in (skip_cost_of_unread_streams, release_import_leftovers, no_proxy_audio):
         if fence.allows(patch.__name__, LITELLM):
             patch(litellm)
     return StreamPatches(

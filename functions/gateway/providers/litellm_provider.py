@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 
+from gateway.claude_fields import litellm_parameters
 from gateway.core.chunk_shape import WRONG_SHAPE, checked_chunk
 from gateway.core.chunks import STRING_FIELDS, Choice, Chunk, ChunkStream, Usage
 from gateway.core.embeddings import Embeddings, checked_embeddings
@@ -50,6 +51,9 @@ def _load() -> tuple[ModuleType, StreamPatches]:
         # fetch on its own. Set, not defaulted: no environment turns it back on.
         os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
         os.environ["LITELLM_OFFLINE_MODE"] = "true"
+        # Its native Messages streams keep reading upstream after the client has gone, to
+        # bill the rest; with no slots for that, a disconnect ends the upstream read.
+        os.environ["ANTHROPIC_MESSAGES_MAX_DETACHED_STREAM_DRAINS"] = "0"
         import litellm
 
         stream_patches = install(litellm)
@@ -61,6 +65,7 @@ def _load() -> tuple[ModuleType, StreamPatches]:
         litellm.success_callback = []
         litellm.failure_callback = []
         _log_through_the_gateway(("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"))
+        logging.getLogger("LiteLLM Proxy").addFilter(_not_proxy_billing)
         _loaded = litellm, stream_patches
     return _loaded
 
@@ -75,6 +80,12 @@ def _log_through_the_gateway(names: tuple[str, ...]) -> None:
         dependency.propagate = False
 
 
+def _not_proxy_billing(record: logging.LogRecord) -> bool:
+    """Its proxy's spend logging, which its native Messages streams run and which needs
+    the proxy's own dependencies, warns on every stream: the gateway bills itself."""
+    return not str(record.msg).startswith("async_sse_wrapper billing failed")
+
+
 def _litellm() -> ModuleType:
     return _load()[0]
 
@@ -87,17 +98,18 @@ class LiteLLMProvider:
         litellm, stream_patches = _load()
         route = request.route
         api_key = route.api_key.reveal() if route.api_key else None
+        params, extra_body = litellm_parameters(route, request.params, request.extra_body)
         try:
             async with asyncio.timeout(request.timeout_seconds):
                 stream = await litellm.acompletion(
-                    **request.params,
+                    **params,
                     model=route.model,
                     api_base=route.api_base,
                     api_key=api_key,
                     stream=True,
                     stream_options={"include_usage": True},
                     extra_headers=request.headers or None,
-                    extra_body=request.extra_body or None,
+                    extra_body=extra_body or None,
                     max_retries=0,
                     num_retries=0,
                 )
@@ -194,6 +206,16 @@ def _tool_call(call: Any) -> dict[str, Any]:
     return fragment
 
 
+_THINKING_BLOCK_FIELDS = ("type", "index", "thinking", "signature", "data")
+
+
+def _thinking_block(block: Any) -> dict[str, Any]:
+    """A thinking block's piece as LiteLLM gives it (Anthropic's, Bedrock's and Vertex's
+    thinking and redacted thinking), its own fields only."""
+    fields = field_values(block)
+    return {name: fields[name] for name in _THINKING_BLOCK_FIELDS if name in fields}
+
+
 def _choice(choice: Any) -> dict[str, Any]:
     fields = field_values(choice)
     source = field_values(fields.get("delta"))
@@ -205,6 +227,9 @@ def _choice(choice: Any) -> dict[str, Any]:
     tool_calls = source.get("tool_calls")
     if tool_calls:
         delta["tool_calls"] = [_tool_call(call) for call in tool_calls]
+    thinking_blocks = source.get("thinking_blocks")
+    if thinking_blocks:
+        delta["thinking_blocks"] = [_thinking_block(block) for block in thinking_blocks]
     out = {
         "index": fields.get("index", 0),
         "delta": delta,

@@ -62,6 +62,18 @@ class NativeProtocolSpec:
     the provider gave it, if the protocol has codes (see `error_code`)."""
 
 
+def is_last_event(event: bytes, spec: NativeProtocolSpec, redactor: Redactor) -> bool:
+    """Whether `event` completes a stream of `spec`'s protocol; an event in which the
+    provider reports a failure is the gateway's own error, its message redacted."""
+    if event.startswith(spec.failures):
+        message, code = spec.failure(event.partition(b"\ndata:")[2].strip())
+        detail = redactor.clean(message)
+        raise UpstreamFailed(
+            "The provider reported an error" + (f": {detail}" if detail else "."), code=code
+        )
+    return event.startswith(spec.stops)
+
+
 class NativeDirectProvider:
     """A `NativeProvider` for one protocol, on the gateway's own HTTP client."""
 
@@ -110,6 +122,7 @@ class NativeDirectProvider:
         """The TLS context, if a route of this protocol is https:// (see the chat path's)."""
         if any(
             route.native_protocol == self._spec.protocol
+            and not route.claude_on_bedrock
             and self._spec.url(route.api_base).startswith("https:")
             for route in self._settings.models.values()
         ):
@@ -141,19 +154,8 @@ class NativeEventStream(EventSource[bytes]):
             if self._stopped:
                 raise StopAsyncIteration
             raise UpstreamFailed("The provider closed the stream before it was complete.")
-        if event.startswith(self._spec.failures):
-            self._raise_error(event)
-        elif event.startswith(self._spec.stops):
-            self._stopped = True
+        self._stopped |= is_last_event(event, self._spec, self._redactor)
         return event
-
-    def _raise_error(self, event: bytes) -> None:
-        data = event.partition(b"\ndata:")[2].strip()
-        message, code = self._spec.failure(data)
-        detail = self._redactor.clean(message)
-        raise UpstreamFailed(
-            "The provider reported an error" + (f": {detail}" if detail else "."), code=code
-        )
 
     def ready(self) -> bool:
         return self._reader.ready()
