@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from gateway.doors.validate import expect_body
+from gateway.doors.validate import TOOL_NAME_MAX, expect_body
 from gateway.errors import InvalidRequest
 
 Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
@@ -42,7 +42,7 @@ class Message(_Open):
 
 
 class FunctionDefinition(_Open):
-    name: Annotated[str, Field(min_length=1, max_length=64)]
+    name: Annotated[str, Field(min_length=1, max_length=TOOL_NAME_MAX)]
     description: str | None = None
     parameters: dict[str, Any] | None = None
     strict: bool | None = None

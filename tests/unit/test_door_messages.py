@@ -1158,12 +1158,6 @@ def test_tool_arguments_that_are_not_a_json_object_are_the_providers_failure(
         message([fragment(0, "c", "f", arguments)])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="The chat schema's 400 keeps its own path, 'tools[0].function.name' (index "
-    "shifted by the left-out tool): doors/validate.py names only the door's own checks, and "
-    "_messages_name renames no tools path; reported with the door-tests branch.",
-)
 def test_a_tool_name_the_chat_schema_refuses_is_named_by_its_messages_path() -> None:
     body = request(tools=[WEB_SEARCH, {"name": "", "input_schema": {}}])
 

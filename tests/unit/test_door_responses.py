@@ -1055,12 +1055,6 @@ def test_usage_in_the_responses_shape(usage: Usage | None, expected: dict[str, A
     assert response_usage(usage) == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="The chat schema's 400 keeps its own path, 'tools[0].function.name' (index "
-    "shifted by the left-out tool): doors/validate.py names only the door's own checks, and "
-    "_responses_name renames no tools path; reported with the door-tests branch.",
-)
 def test_a_tool_name_the_chat_schema_refuses_is_named_by_its_responses_path() -> None:
     body = request(input="hi", tools=[{"type": "web_search"}, {**FUNCTION_TOOL, "name": "f" * 65}])
 

@@ -23,6 +23,7 @@ from gateway.doors.validate import (
     expect_number,
     expect_object,
     expect_string,
+    expect_tool_name,
     invalid,
 )
 from gateway.errors import InvalidRequest
@@ -281,7 +282,7 @@ class _Translator:
                 self.left_out.add(f"tool {name}")
                 continue
             function: dict[str, Any] = {
-                "name": name,
+                "name": expect_tool_name(name, f"{path}.name"),
                 "parameters": expect_object(tool.get("input_schema"), f"{path}.input_schema"),
             }
             if isinstance(tool.get("description"), str):

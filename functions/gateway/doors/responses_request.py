@@ -18,7 +18,7 @@ from typing import Any
 
 from gateway.core.request import ChatRequest
 from gateway.doors.responses_reasoning import thinking_blocks
-from gateway.doors.validate import expect_string, invalid
+from gateway.doors.validate import expect_string, expect_tool_name, invalid
 from gateway.errors import InvalidRequest
 from gateway.schema import parse_chat_request
 
@@ -301,7 +301,7 @@ def _tools(tools: object) -> tuple[list[dict[str, Any]], frozenset[str]]:
         if tool.get("type") != "function":
             dropped.append(str(tool.get("type")))
             continue
-        function = {"name": expect_string(tool.get("name"), f"tools[{i}].name")}
+        function = {"name": expect_tool_name(tool.get("name"), f"tools[{i}].name")}
         for name in ("description", "parameters", "strict"):
             if tool.get(name) is not None:
                 function[name] = tool[name]

@@ -14,6 +14,9 @@ import orjson
 
 from gateway.errors import InvalidRequest
 
+TOOL_NAME_MAX = 64
+"""The longest function name OpenAI takes (and so the chat schema, `gateway.schema`)."""
+
 
 def invalid(path: str, detail: str) -> InvalidRequest:
     return InvalidRequest(f"Invalid value for '{path}': {detail}", param=path)
@@ -51,3 +54,15 @@ def expect_number(value: object, path: str, low: float, high: float) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
         raise invalid(path, f"expected a number from {low:g} to {high:g}.")
     return value
+
+
+def expect_tool_name(value: object, path: str) -> str:
+    """A client tool's name as the chat schema takes it, checked under the door's own path:
+    the schema would name the translated tool, whose index shifts when a door leaves a
+    tool out. Worded as the schema's own 400."""
+    name = expect_string(value, path)
+    if not name:
+        raise invalid(path, "String should have at least 1 character.")
+    if len(name) > TOOL_NAME_MAX:
+        raise invalid(path, f"String should have at most {TOOL_NAME_MAX} characters.")
+    return name
