@@ -50,6 +50,7 @@ def assert_openai_error(response: httpx.Response, status: int, code: str) -> dic
         (fake.Script(delay_headers=2.0), 504, "gateway_timeout"),
     ],
 )
+@pytest.mark.usefixtures("litellm_ready")
 def test_upstream_failures_before_the_first_byte_map_to_statuses(
     upstream: FakeUpstream,
     gateway_url_short_timeout: str,
@@ -304,7 +305,7 @@ def test_health_needs_no_key_and_calls_no_upstream(
 @pytest.mark.parametrize("model", ["direct", "via-litellm"])
 @pytest.mark.usefixtures("litellm_ready")
 def test_a_providers_error_text_reaches_the_tenant_cleaned(
-    upstream: FakeUpstream, gateway_url_short_timeout: str, model: str
+    upstream: FakeUpstream, gateway_url: str, model: str
 ) -> None:
     # GIVEN a provider refusal that names an internal address
     upstream.scripts["scripted"] = fake.error(
@@ -313,7 +314,7 @@ def test_a_providers_error_text_reaches_the_tenant_cleaned(
         "for details",
     )
     response = httpx.post(
-        f"{gateway_url_short_timeout}/v1/chat/completions",
+        f"{gateway_url}/v1/chat/completions",
         headers=AUTH,
         json={"model": model, "messages": MESSAGES},
     )
