@@ -127,13 +127,15 @@ def render_responses(chunks: int) -> tuple[bytes, ...]:
     """The same answer as OpenAI's Responses API streams it: `response.created`,
     `response.in_progress`, one message item with one text part of `chunks` deltas, the
     `.done` events (the full text repeated, as OpenAI does), `response.completed` with
-    usage; every event numbered by `sequence_number`. The body ends after it."""
+    usage; every event numbered by `sequence_number`. The body ends after it. The
+    response says `store: false`, as the benchmark's requests ask."""
     response: dict[str, object] = {
         "id": "resp_bench",
         "object": "response",
         "created_at": 1700000000,
         "status": "in_progress",
         "model": "bench",
+        "store": False,
         "output": [],
         "usage": None,
     }

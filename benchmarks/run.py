@@ -345,8 +345,8 @@ def request_body(model: str, chunks: int, api: str = "chat") -> bytes:
     """`max_tokens` (`max_output_tokens` in a Responses request) tells the fast upstream
     how many chunks to stream."""
     body: dict[str, object] = {"model": model, "stream": True}
-    if api == "responses":
-        body |= {"max_output_tokens": chunks, "input": "benchmark"}
+    if api == "responses":  # not stored: the translated door would write every answer
+        body |= {"max_output_tokens": chunks, "input": "benchmark", "store": False}
     else:
         body |= {"max_tokens": chunks, "messages": [{"role": "user", "content": "benchmark"}]}
     return json.dumps(body).encode()
