@@ -583,7 +583,10 @@ def run(plan: Plan, say: Callable[[str], None]) -> Results:
             say(f"memory, {plan.concurrent_streams} concurrent streams, {route} route")
             memory[route] = measure_memory(upstream[0], route, plan)
         messages = measure_native(upstream, plan, "the Messages door", messages_targets, say)
-        responses = measure_native(upstream, plan, "the Responses door", responses_targets, say)
+        # Its LiteLLM route's memory is left out: 50 translated streams take 30 s or more.
+        responses = measure_native(
+            upstream, plan, "the Responses door", responses_targets, say, ("direct",)
+        )
         say("cold starts")
         cold = measure_cold_starts(upstream[0], plan)
         say("the Lambda path: streaming runtime and Runtime API emulator")
@@ -605,13 +608,14 @@ def measure_native(
     door: str,
     targets_for: TargetsFor,
     say: Callable[[str], None],
+    memory_routes: tuple[str, ...] = ROUTES,
 ) -> NativeFigures:
     """A door passing its protocol through: per chunk, first byte, memory per route."""
     say(f"{door}, passed through: per chunk, first byte")
     with gateway_process(upstream[0]) as gateway:
         _, cpu, paced_cpu, ttfb = measure_streams(upstream, gateway, plan, targets_for)
     memory = {}
-    for route in ROUTES:
+    for route in memory_routes:
         say(f"memory, {plan.concurrent_streams} concurrent streams, {door}, {route}")
         memory[route] = measure_memory(upstream[0], route, plan, targets_for)
     return NativeFigures(cpu, paced_cpu, ttfb, memory)
@@ -1189,7 +1193,7 @@ def native_rows(m: NativeFigures, label: str, note: str, plan: Plan) -> list[lis
     chat path."""
     cpu, paced_cpu, memory = m.per_chunk_cpu_us, m.paced_cpu_us, m.memory
     ttfb = {name: ms - m.ttfb_ms["baseline"] for name, ms in m.ttfb_ms.items()}
-    direct, litellm = memory["direct"], memory["litellm"]
+    litellm = memory.get("litellm")
     return [
         _row(
             f"{label}: per chunk, CPU, burst (us) [{note}]",
@@ -1215,11 +1219,11 @@ def native_rows(m: NativeFigures, label: str, note: str, plan: Plan) -> list[lis
         _row(
             f"{label}: peak RSS, {plan.concurrent_streams} streams (MB) [{note}]",
             "-",
-            f"{direct.peak_mb:.1f}",
-            f"{litellm.peak_mb:.1f}",
+            f"{memory['direct'].peak_mb:.1f}",
+            "-" if litellm is None else f"{litellm.peak_mb:.1f}",
             "",
             f"<= {PEAK_RSS_MAX_MB:.0f} MB",
-            _verdict(direct.peak_mb <= PEAK_RSS_MAX_MB),
+            _verdict(memory["direct"].peak_mb <= PEAK_RSS_MAX_MB),
         ),
     ]
 
@@ -1264,7 +1268,7 @@ NOTES = """\
 [f] an OpenAI-compatible route with "responses_api": true: baseline, this client reading
     the upstream's Responses stream; direct, the Responses door passing it through (no
     LiteLLM); litellm, the Responses door on the plain LiteLLM route, translated to chat
-    completions.
+    completions (its peak RSS not measured: 50 translated streams take 30 s or more).
 Goals are informational: this script never fails because of a timing."""
 
 
