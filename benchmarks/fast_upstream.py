@@ -6,7 +6,8 @@ SSE format as `tests/support/fake_upstream.py`: a role chunk, content chunks, a
 Each body is rendered once per length and written in one call, so the upstream costs
 next to nothing per chunk and every figure measures its client. Prints its port.
 
-`POST .../v1/messages` answers the same in Anthropic's Messages events.
+`POST .../v1/messages` answers the same in Anthropic's Messages events, and
+`POST .../responses` in OpenAI's Responses events (`max_output_tokens` deltas).
 
 Under `/paced/...` the same events are written one at a time, `--interval-ms` apart
 (default 1), as a model generating tokens would send them. `--tls CERT KEY` serves HTTPS.
@@ -63,7 +64,8 @@ def render(chunks: int) -> tuple[bytes, ...]:
     return tuple(parts)
 
 
-def _anthropic_event(data: dict[str, object]) -> bytes:
+def _typed_event(data: dict[str, object]) -> bytes:
+    """An SSE event named by its `type` (Anthropic's and OpenAI's Responses events)."""
     event = b"event: %s\ndata: %s\n\n" % (
         str(data["type"]).encode(),
         json.dumps(data, separators=(",", ":")).encode(),
@@ -97,11 +99,11 @@ def render_messages(chunks: int) -> tuple[bytes, ...]:
         "index": 0,
         "content_block": {"type": "text", "text": ""},
     }
-    parts = [_HEAD + _anthropic_event({"type": "message_start", "message": message})]
-    parts.append(_anthropic_event({"type": "ping"}))
-    parts.append(_anthropic_event(start))
+    parts = [_HEAD + _typed_event({"type": "message_start", "message": message})]
+    parts.append(_typed_event({"type": "ping"}))
+    parts.append(_typed_event(start))
     parts += [
-        _anthropic_event(
+        _typed_event(
             {
                 "type": "content_block_delta",
                 "index": 0,
@@ -110,12 +112,10 @@ def render_messages(chunks: int) -> tuple[bytes, ...]:
         )
         for i in range(chunks)
     ]
-    parts.append(_anthropic_event({"type": "content_block_stop", "index": 0}))
+    parts.append(_typed_event({"type": "content_block_stop", "index": 0}))
     delta = {"stop_reason": "end_turn", "stop_sequence": None}
     parts.append(
-        _anthropic_event(
-            {"type": "message_delta", "delta": delta, "usage": {"output_tokens": chunks}}
-        )
+        _typed_event({"type": "message_delta", "delta": delta, "usage": {"output_tokens": chunks}})
     )
     stop = b'event: message_stop\ndata: {"type":"message_stop"}\n\n'
     parts.append(b"%x\r\n%s\r\n0\r\n\r\n" % (len(stop), stop))
@@ -123,13 +123,90 @@ def render_messages(chunks: int) -> tuple[bytes, ...]:
 
 
 @cache
-def render_burst(chunks: int, messages: bool = False) -> bytes:
-    return b"".join(render_messages(chunks) if messages else render(chunks))
+def render_responses(chunks: int) -> tuple[bytes, ...]:
+    """The same answer as OpenAI's Responses API streams it: `response.created`,
+    `response.in_progress`, one message item with one text part of `chunks` deltas, the
+    `.done` events (the full text repeated, as OpenAI does), `response.completed` with
+    usage; every event numbered by `sequence_number`. The body ends after it. The
+    response says `store: false`, as the benchmark's requests ask."""
+    response: dict[str, object] = {
+        "id": "resp_bench",
+        "object": "response",
+        "created_at": 1700000000,
+        "status": "in_progress",
+        "model": "bench",
+        "store": False,
+        "output": [],
+        "usage": None,
+    }
+    item: dict[str, object] = {
+        "id": "msg_bench",
+        "type": "message",
+        "status": "in_progress",
+        "role": "assistant",
+        "content": [],
+    }
+    text = "".join(_WORDS[i % len(_WORDS)] for i in range(chunks))
+    part = {"type": "output_text", "text": text, "annotations": []}
+    done_item = {**item, "status": "completed", "content": [part]}
+    where = {"item_id": "msg_bench", "output_index": 0, "content_index": 0}
+    usage = {
+        "input_tokens": 5,
+        "input_tokens_details": {"cached_tokens": 0},
+        "output_tokens": chunks,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": chunks + 5,
+    }
+    completed = {**response, "status": "completed", "output": [done_item], "usage": usage}
+    events: list[dict[str, object]] = [
+        {"type": "response.created", "response": response},
+        {"type": "response.in_progress", "response": response},
+        {"type": "response.output_item.added", "output_index": 0, "item": item},
+        {"type": "response.content_part.added", **where, "part": {**part, "text": ""}},
+    ]
+    events += [
+        {"type": "response.output_text.delta", **where, "delta": _WORDS[i % len(_WORDS)]}
+        for i in range(chunks)
+    ]
+    events += [
+        {"type": "response.output_text.done", **where, "text": text},
+        {"type": "response.content_part.done", **where, "part": part},
+        {"type": "response.output_item.done", "output_index": 0, "item": done_item},
+        {"type": "response.completed", "response": completed},
+    ]
+    parts = [
+        _typed_event({"type": event.pop("type"), "sequence_number": number, **event})
+        for number, event in enumerate(events)
+    ]
+    parts[0] = _HEAD + parts[0]
+    parts[-1] += b"0\r\n\r\n"
+    return tuple(parts)
+
+
+_RENDERERS = {"chat": render, "messages": render_messages, "responses": render_responses}
+"""Each API's renderer, by the end of the request's path (`_api`)."""
+
+
+def _api(path: str) -> str | None:
+    if path.endswith("/chat/completions"):
+        return "chat"
+    if path.endswith("/v1/messages"):
+        return "messages"
+    if path.endswith("/responses"):
+        return "responses"
+    return None
+
+
+@cache
+def render_burst(chunks: int, api: str = "chat") -> bytes:
+    return b"".join(_RENDERERS[api](chunks))
 
 
 def _chunk_count(body: bytes) -> int:
+    """`max_tokens` (chat, Messages) or `max_output_tokens` (Responses)."""
     try:
-        value = json.loads(body).get("max_tokens")
+        request = json.loads(body)
+        value = request.get("max_tokens", request.get("max_output_tokens"))
     except (ValueError, AttributeError):
         return DEFAULT_CHUNKS
     return value if isinstance(value, int) and value > 0 else DEFAULT_CHUNKS
@@ -170,14 +247,13 @@ class UpstreamProtocol(asyncio.Protocol):
 
     def _respond(self, path: str, body: bytes) -> None:
         assert self._transport is not None
-        messages = path.endswith("/v1/messages")
-        if not path.endswith("/chat/completions") and not messages:
+        api = _api(path)
+        if api is None:
             self._transport.write(_NOT_FOUND)
         elif path.startswith("/paced/"):
-            parts = render_messages if messages else render
-            self._pace(parts(_chunk_count(body)))
+            self._pace(_RENDERERS[api](_chunk_count(body)))
         else:
-            self._transport.write(render_burst(_chunk_count(body), messages))
+            self._transport.write(render_burst(_chunk_count(body), api))
 
     def _pace(self, parts: tuple[bytes, ...]) -> None:
         """Each part at its own time, on a fixed schedule (no drift from late timers)."""
