@@ -14,7 +14,7 @@ from unittest import mock
 
 import pytest
 
-from gateway.storage.counters import Counter, CounterStore, CounterUpdate
+from gateway.storage.counters import Counted, Counter, CounterStore, CounterUpdate
 from gateway.storage.counters_dynamodb import DynamoDbCounters
 from gateway.storage.counters_memory import MemoryCounters
 from gateway.storage.counters_sqlite import SqliteCounters
@@ -146,3 +146,19 @@ def test_the_ledger_adds_up_per_tenant_day_and_model(stores: list[CounterStore])
         ),
         ("2025-01-02", "m#2", counts | zero),
     ]
+
+
+def test_processes_opening_a_new_file_at_once_all_admit(tmp_path: Path) -> None:
+    # GIVEN two handles on a file that does not exist yet, as two processes starting
+    # together see it (turning a new file to WAL mode once failed one of them)
+    async def first_admissions(path: Path) -> list[Counted | BaseException]:
+        stores = [SqliteCounters(path) for _ in range(2)]
+        updates = [stores[i % 2].update(admission("k", "1", ceiling=10)) for i in range(4)]
+        return await asyncio.gather(*updates, return_exceptions=True)
+
+    # WHEN their first admissions race, fifty times over
+    outcomes = [asyncio.run(first_admissions(tmp_path / f"{n}.sqlite3")) for n in range(50)]
+
+    # THEN every admission was counted
+    failures = [o for run in outcomes for o in run if isinstance(o, BaseException)]
+    assert failures == []

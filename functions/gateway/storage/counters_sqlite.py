@@ -126,21 +126,13 @@ class SqliteCounters:
 
     def _connect(self) -> sqlite3.Connection:
         """On the store's thread; opened on first use (after a SnapStart restore)."""
-        import sqlite3
-
-        from gateway.storage.sqlite import _private_file
+        from gateway.storage.sqlite import open_file
 
         with self._lock:
             if self._connection is None:
-                _private_file(self._path)
-                connection = sqlite3.connect(
-                    self._path, isolation_level=None, check_same_thread=False
-                )
                 # Waits its turn for the write lock rather than fail an admission: one
                 # environment's requests queue here for milliseconds, more under heavy load.
-                connection.execute("PRAGMA busy_timeout = 10000")
-                connection.execute("PRAGMA journal_mode = WAL")
-                connection.execute("PRAGMA synchronous = NORMAL")
+                connection = open_file(self._path, busy_timeout_ms=10_000)
                 connection.executescript(_SCHEMA)
                 self._connection = connection
             return self._connection
